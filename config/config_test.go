@@ -1,0 +1,178 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseEmptyGivesDefaults(t *testing.T) {
+	for _, content := range []string{"", "{}\n", "# only a comment\n"} {
+		cfg, err := Parse([]byte(content))
+		require.NoError(t, err)
+		require.Equal(t, Default(), *cfg)
+	}
+}
+
+func TestLoadFullFile(t *testing.T) {
+	cfg, err := Load("testdata/full.yml")
+	require.NoError(t, err)
+
+	require.Equal(t, "https://prometheus.example.internal:9090/", cfg.Prometheus.URL)
+	require.Equal(t, model.Duration(45*time.Second), cfg.Prometheus.QueryTimeout)
+	require.Equal(t, 8, cfg.Prometheus.MaxConcurrency)
+	require.Equal(t, 5, cfg.Prometheus.Retries)
+	require.Equal(t, "stratus", cfg.Prometheus.HTTPClient.BasicAuth.Username)
+	// Relative files inside the config resolve against the config's directory.
+	require.Equal(t, filepath.Join("testdata", "password.txt"),
+		cfg.Prometheus.HTTPClient.BasicAuth.PasswordFile)
+	require.Equal(t, []string{"service", "app"}, cfg.Identity.ServiceLabels)
+	require.Equal(t, []string{"team", "squad"}, cfg.Identity.TeamLabels)
+	require.Equal(t, model.Duration(2*time.Minute), cfg.Engines.Telemetry.Interval)
+	require.Equal(t, model.Duration(20*time.Second), cfg.Engines.Telemetry.Timeout)
+	require.Equal(t, LimitsConfig{MaxServices: 500, MaxEdges: 5000, MaxResources: 10000}, cfg.Limits)
+	require.Equal(t, DemoConfig{Scenario: "steady", Seed: 42, Backfill: model.Duration(time.Hour)},
+		cfg.Demo)
+}
+
+func TestPartialFileKeepsOtherDefaults(t *testing.T) {
+	cfg, err := Parse([]byte("prometheus:\n  retries: 0\n"))
+	require.NoError(t, err)
+	require.Equal(t, 0, cfg.Prometheus.Retries)
+	require.Equal(t, 4, cfg.Prometheus.MaxConcurrency)
+	require.Equal(t, Default().Identity, cfg.Identity)
+}
+
+func TestParseErrorsNameLineOrField(t *testing.T) {
+	cases := []struct {
+		name    string
+		content string
+		want    []string
+	}{
+		{
+			name:    "unknown top-level field",
+			content: "prometheus:\n  url: http://localhost:9090\nbogus: 1\n",
+			want:    []string{"line 3", "bogus"},
+		},
+		{
+			name:    "unknown nested field",
+			content: "engines:\n  telemetry:\n    intervall: 1m\n",
+			want:    []string{"line 3", "intervall"},
+		},
+		{
+			name:    "wrong type",
+			content: "limits:\n  max_services: many\n",
+			want:    []string{"line 2", "many"},
+		},
+		{
+			name:    "bad duration",
+			content: "prometheus:\n  query_timeout: soon\n",
+			want:    []string{"line 2", "prometheus.query_timeout", "soon"},
+		},
+		{
+			name:    "syntax error",
+			content: "prometheus:\n  url: [unclosed\n",
+			want:    []string{"line"},
+		},
+		{
+			name:    "bad url scheme",
+			content: "prometheus:\n  url: ftp://host/\n",
+			want:    []string{"prometheus.url", "scheme"},
+		},
+		{
+			name:    "url without host",
+			content: "prometheus:\n  url: http://\n",
+			want:    []string{"prometheus.url", "host"},
+		},
+		{
+			name:    "zero concurrency",
+			content: "prometheus:\n  max_concurrency: 0\n",
+			want:    []string{"prometheus.max_concurrency"},
+		},
+		{
+			name:    "negative retries",
+			content: "prometheus:\n  retries: -1\n",
+			want:    []string{"prometheus.retries"},
+		},
+		{
+			name:    "zero timeout",
+			content: "prometheus:\n  query_timeout: 0s\n",
+			want:    []string{"prometheus.query_timeout"},
+		},
+		{
+			name:    "no service labels",
+			content: "identity:\n  service_labels: []\n",
+			want:    []string{"identity.service_labels"},
+		},
+		{
+			name:    "zero interval and timeout",
+			content: "engines:\n  telemetry:\n    interval: 0s\n    timeout: 0s\n",
+			want:    []string{"engines.telemetry.interval", "engines.telemetry.timeout"},
+		},
+		{
+			name:    "zero limit",
+			content: "limits:\n  max_edges: 0\n",
+			want:    []string{"limits.max_edges"},
+		},
+		{
+			name:    "negative backfill",
+			content: "demo:\n  backfill: -1h\n",
+			want:    []string{"line 2", "demo.backfill"},
+		},
+		{
+			name: "two auth methods",
+			content: "prometheus:\n  http_client:\n    bearer_token: x\n" +
+				"    basic_auth:\n      username: u\n",
+			want: []string{"line 3", "prometheus.http_client"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.content))
+			require.Error(t, err)
+			require.NotContains(t, err.Error(), "\n", "an error is one log line")
+			for _, w := range tc.want {
+				require.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
+
+func TestLoadNamesTheFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "absent.yml"))
+	require.ErrorContains(t, err, "absent.yml")
+
+	path := filepath.Join(t.TempDir(), "stratus.yml")
+	require.NoError(t, os.WriteFile(path, []byte("limits:\n  max_edges: x\n"), 0o600))
+	_, err = Load(path)
+	require.ErrorContains(t, err, path+": line 2")
+}
+
+func TestValidationErrorsAreStable(t *testing.T) {
+	content := []byte("limits:\n  max_services: 0\n  max_edges: 0\n  max_resources: 0\n")
+	_, first := Parse(content)
+	for range 20 {
+		_, again := Parse(content)
+		require.Equal(t, first.Error(), again.Error())
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	full, err := os.ReadFile("testdata/full.yml")
+	require.NoError(f, err)
+	f.Add(full)
+	f.Add([]byte(""))
+	f.Add([]byte("prometheus: {url: 'http://x'}\n"))
+	f.Add([]byte("limits: [1, 2]\n"))
+	f.Add([]byte("demo:\n  backfill: 99999999999999999999h\n"))
+	f.Fuzz(func(t *testing.T, content []byte) {
+		cfg, err := Parse(content)
+		if err == nil {
+			require.NoError(t, cfg.Validate(), "Parse accepted what Validate rejects")
+		}
+	})
+}
