@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/stratus-monitoring/stratus/config"
+	"github.com/stratus-monitoring/stratus/query"
+	"github.com/stratus-monitoring/stratus/sim"
+)
+
+// demoStep is the sample interval of the live demo world.
+const demoStep = 15 * time.Second
+
+// demo feeds the embedded engine with a simulated world in real time: history
+// for the configured backfill first, then one step of new samples as each
+// step's time arrives, so that the demo moves while you watch.
+type demo struct {
+	world    *sim.World
+	store    *query.Embedded
+	reporter query.StatusReporter
+	logger   *slog.Logger
+}
+
+func newDemo(cfg config.DemoConfig, store *query.Embedded, reporter query.StatusReporter,
+	logger *slog.Logger,
+) (*demo, error) {
+	backfill := time.Duration(cfg.Backfill)
+	start := time.Now().Add(-backfill).Truncate(demoStep)
+	// The world is a third longer than the backfill, so that the scenario's
+	// later events (placed at fractions of its duration) happen live.
+	world, err := sim.New(sim.Options{
+		Scenario: cfg.Scenario,
+		Seed:     cfg.Seed,
+		Start:    start,
+		Duration: max(backfill*4/3, time.Hour),
+		Step:     demoStep,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("demo world: %w", err)
+	}
+	return &demo{world: world, store: store, reporter: reporter, logger: logger}, nil
+}
+
+// backfill writes the world's history up to now.
+func (d *demo) backfill(now time.Time) error {
+	began := time.Now()
+	if err := d.advance(context.Background(), now); err != nil {
+		return err
+	}
+	d.logger.Info("demo world backfilled", "until", now.UTC().Format(time.RFC3339),
+		"took", time.Since(began))
+	return nil
+}
+
+// run appends new samples every step until ctx ends.
+func (d *demo) run(ctx context.Context) {
+	ticker := time.NewTicker(demoStep)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-ticker.C:
+			if err := d.advance(ctx, now); err != nil {
+				d.logger.Warn("demo world could not advance", "err", err)
+			}
+		}
+	}
+}
+
+func (d *demo) advance(ctx context.Context, until time.Time) error {
+	batch := d.store.Appender(ctx)
+	if err := d.world.Advance(until, batch.Append); err != nil {
+		_ = batch.Rollback()
+		d.report(err)
+		return fmt.Errorf("demo world: %w", err)
+	}
+	if err := batch.Commit(); err != nil {
+		d.report(err)
+		return fmt.Errorf("demo world: %w", err)
+	}
+	d.report(nil)
+	return nil
+}
+
+func (d *demo) report(err error) {
+	if d.reporter == nil {
+		return
+	}
+	if err != nil {
+		d.reporter.ReportFailure(sourceDemo, time.Now(), err)
+		return
+	}
+	d.reporter.ReportSuccess(sourceDemo, time.Now())
+}

@@ -1,0 +1,366 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// runCommand runs the CLI in-process and returns the exit code and outputs.
+func runCommand(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func writeTemp(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+	return path
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	code, out, _ := runCommand(t, "version")
+	require.Equal(t, exitOK, code)
+	require.Contains(t, out, "stratus, version")
+
+	code, out, _ = runCommand(t, "--help")
+	require.Equal(t, exitOK, code)
+	for _, cmd := range []string{"serve", "simulate", "telemetry", "version"} {
+		require.Contains(t, out, cmd)
+	}
+}
+
+func TestBadInputExitsWithThree(t *testing.T) {
+	badConfig := writeTemp(t, "stratus.yml", "engines:\n  telemetry:\n    intervall: 1m\n")
+	badWeb := writeTemp(t, "web.yml", "tls_server_config:\n  cert_file: /nonexistent.pem\n")
+	cases := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"unknown flag", []string{"serve", "--no-such-flag"}, []string{"no-such-flag"}},
+		{"unknown command", []string{"frobnicate"}, []string{"frobnicate"}},
+		{"missing config", []string{"--config.file=/nonexistent/stratus.yml", "serve"},
+			[]string{"/nonexistent/stratus.yml"}},
+		{"bad config names file and line", []string{"--config.file=" + badConfig, "serve"},
+			[]string{badConfig + ": line 3", "intervall"}},
+		{"bad web config", []string{"serve", "--web.config.file=" + badWeb, "--config.check"},
+			[]string{badWeb}},
+		{"bad prometheus url", []string{"--prometheus.url=ftp://x", "telemetry"},
+			[]string{"--prometheus.url"}},
+		{"two sources", []string{"--prometheus.url=http://127.0.0.1:1",
+			"--source.openmetrics=testdata/small.om", "telemetry"}, []string{"exclude"}},
+		{"malformed openmetrics names file and line",
+			[]string{"--source.openmetrics=testdata/malformed.om", "telemetry"},
+			[]string{"testdata/malformed.om:3"}},
+		{"missing openmetrics", []string{"--source.openmetrics=testdata/absent.om", "telemetry"},
+			[]string{"testdata/absent.om"}},
+		{"bad --at", []string{"--source.openmetrics=testdata/small.om", "telemetry",
+			"--at=yesterday"}, []string{"--at", "yesterday"}},
+		{"bad --output", []string{"telemetry", "--output=xml"}, []string{"xml"}},
+		{"bad duration", []string{"simulate", "--output-dir=" + t.TempDir(), "--duration=1x"},
+			[]string{"--duration"}},
+		{"bad step", []string{"simulate", "--output-dir=" + t.TempDir(), "--step=often"},
+			[]string{"--step"}},
+		{"bad start", []string{"simulate", "--output-dir=" + t.TempDir(), "--start=dawn"},
+			[]string{"--start"}},
+		{"missing topology", []string{"simulate", "--output-dir=" + t.TempDir(),
+			"--topology=/nonexistent.edges"}, []string{"/nonexistent.edges"}},
+		{"missing output dir", []string{"simulate"}, []string{"output-dir"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCommand(t, append([]string{"--storage.path=" + t.TempDir()},
+				tc.args...)...)
+			require.Equal(t, exitError, code, stderr)
+			for _, w := range tc.want {
+				require.Contains(t, stderr, w)
+			}
+		})
+	}
+}
+
+func TestUnreachablePrometheusFailsOneShotCommand(t *testing.T) {
+	addr := closedAddr(t)
+	code, _, stderr := runCommand(t, "--prometheus.url=http://"+addr, "telemetry")
+	require.Equal(t, exitError, code)
+	require.Contains(t, stderr, addr, "the error names the URL")
+	require.Contains(t, stderr, "refused", "and the reason")
+}
+
+func TestConfigCheck(t *testing.T) {
+	good := writeTemp(t, "stratus.yml", "engines:\n  telemetry:\n    interval: 5m\n")
+	code, out, stderr := runCommand(t, "--config.file="+good, "serve", "--config.check")
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, out, "valid")
+}
+
+func TestTelemetryReport(t *testing.T) {
+	storage := "--storage.path=" + t.TempDir()
+	code, out, stderr := runCommand(t, storage, "--source.openmetrics=testdata/small.om",
+		"telemetry", "--output=json")
+	require.Equal(t, exitOK, code, stderr)
+	var report telemetryReportJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &report))
+	require.Equal(t, "1970-01-01T00:16:55Z", report.At, "defaults to the end of the data")
+	present := map[string]int{}
+	for _, f := range report.Families {
+		if f.Present {
+			present[f.Family] = f.Series
+		}
+	}
+	require.Equal(t, map[string]int{"kube_state_metrics": 2, "istio": 2, "linkerd": 1,
+		"span_metrics": 1}, present)
+
+	code, out, stderr = runCommand(t, storage, "--source.openmetrics=testdata/small.om",
+		"telemetry", "--at=1015")
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, out, "telemetry at 1970-01-01T00:16:55Z")
+	require.Regexp(t, `istio\s+yes\s+2\s+Istio`, out)
+	require.Regexp(t, `hubble\s+no\s+0`, out)
+
+	// Long after the data, nothing is within the lookback: inconclusive.
+	code, _, stderr = runCommand(t, storage, "--source.openmetrics=testdata/small.om",
+		"telemetry", "--at=2020-01-01T00:00:00Z")
+	require.Equal(t, exitInconclusive, code, stderr)
+
+	code, _, stderr = runCommand(t, storage, "--source.openmetrics=testdata/nothing-known.om",
+		"telemetry")
+	require.Equal(t, exitInconclusive, code, stderr)
+}
+
+func TestTelemetryReportOnTheDemo(t *testing.T) {
+	cfg := writeTemp(t, "stratus.yml", "demo:\n  backfill: 10m\n")
+	code, out, stderr := runCommand(t, "--storage.path="+t.TempDir(), "--config.file="+cfg,
+		"telemetry")
+	require.Equal(t, exitOK, code, stderr)
+	require.Regexp(t, `istio\s+yes`, out)
+}
+
+func TestSimulateIsDeterministic(t *testing.T) {
+	write := func() (string, string) {
+		dir := t.TempDir()
+		code, _, stderr := runCommand(t, "simulate", "--output-dir="+dir, "--seed=3",
+			"--start=2026-01-01T00:00:00Z", "--duration=10m", "--scenario=steady")
+		require.Equal(t, exitOK, code, stderr)
+		om, err := os.ReadFile(filepath.Join(dir, "metrics.om"))
+		require.NoError(t, err)
+		truth, err := os.ReadFile(filepath.Join(dir, "truth.json"))
+		require.NoError(t, err)
+		return string(om), string(truth)
+	}
+	om1, truth1 := write()
+	om2, truth2 := write()
+	require.Equal(t, om1, om2)
+	require.Equal(t, truth1, truth2)
+	require.True(t, strings.HasSuffix(om1, "# EOF\n"))
+	require.Contains(t, truth1, `"scenario": "steady"`)
+}
+
+func TestSimulateDefaultStart(t *testing.T) {
+	c := &simulateCommand{scenario: "startup", step: "15s"}
+	now := time.Date(2026, 12, 4, 16, 42, 7, 0, time.UTC)
+	opts, err := c.options(now)
+	require.NoError(t, err)
+	require.Equal(t, time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC), opts.Start,
+		"six hours before now, truncated to the hour")
+}
+
+func TestParseTime(t *testing.T) {
+	for in, want := range map[string]time.Time{
+		"2026-12-04T10:00:00Z":      time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC),
+		"2026-12-04T11:00:00+01:00": time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC),
+		"1700000000":                time.Unix(1700000000, 0).UTC(),
+		"1700000000.25":             time.Unix(1700000000, 250_000_000).UTC(),
+	} {
+		got, err := parseTime(in)
+		require.NoError(t, err, in)
+		require.True(t, want.Equal(got), "%s: got %s", in, got)
+	}
+	for _, bad := range []string{"", "now", "NaN", "+Inf", "2026-13-01T00:00:00Z"} {
+		_, err := parseTime(bad)
+		require.Error(t, err, bad)
+	}
+}
+
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+// serving is a `stratus serve` running in-process on a free port.
+type serving struct {
+	addr   string
+	cancel context.CancelFunc
+	done   chan int
+	stderr *lockedBuffer
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func startServe(t *testing.T, args ...string) *serving {
+	t.Helper()
+	s := &serving{addr: closedAddr(t), done: make(chan int, 1), stderr: &lockedBuffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	all := append([]string{"--storage.path=" + t.TempDir(), "serve",
+		"--web.listen-address=" + s.addr}, args...)
+	go func() { s.done <- run(ctx, all, io.Discard, s.stderr) }()
+	t.Cleanup(func() {
+		if code := s.stop(); code != exitOK {
+			t.Errorf("serve exited with %d:\n%s", code, s.stderr.String())
+		}
+	})
+	require.Eventually(t, func() bool {
+		status, _ := s.get("/-/ready")
+		return status == http.StatusOK
+	}, 30*time.Second, 20*time.Millisecond, "not ready; log:\n%s", s.stderr)
+	return s
+}
+
+func (s *serving) get(path string) (int, string) {
+	resp, err := http.Get("http://" + s.addr + path)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+var stopOnce sync.Map
+
+// stop cancels serve, as SIGTERM does, and returns its exit code.
+func (s *serving) stop() int {
+	if v, ok := stopOnce.Load(s); ok {
+		return v.(int)
+	}
+	s.cancel()
+	code := <-s.done
+	stopOnce.Store(s, code)
+	return code
+}
+
+func TestServeOpenMetrics(t *testing.T) {
+	cfg := writeTemp(t, "stratus.yml", "engines:\n  telemetry:\n    interval: 50ms\n")
+	s := startServe(t, "--config.file="+cfg, "--source.openmetrics=testdata/small.om")
+
+	status, body := s.get("/metrics")
+	require.Equal(t, http.StatusOK, status)
+	for _, line := range []string{
+		`stratus_source_up{source="openmetrics"} 1`,
+		`stratus_telemetry_present{family="istio"} 1`,
+		`stratus_telemetry_series{family="kube_state_metrics"} 2`,
+		`stratus_telemetry_present{family="hubble"} 0`,
+		`stratus_analysis_runs_total{engine="telemetry",result="failure"} 0`,
+	} {
+		require.Contains(t, body, line)
+	}
+	require.Regexp(t, `stratus_build_info\{.*\} 1`, body)
+	require.Regexp(t, `stratus_analysis_duration_seconds\{engine="telemetry"\} `, body)
+	require.Regexp(t, `stratus_queries_total\{engine="telemetry"\} [1-9]`, body)
+
+	status, body = s.get("/api/v1/telemetry")
+	require.Equal(t, http.StatusOK, status)
+	var report telemetryReportJSON
+	require.NoError(t, json.Unmarshal([]byte(body), &report))
+	require.Equal(t, "1970-01-01T00:16:55Z", report.At)
+
+	status, body = s.get("/")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, body, "Stratus")
+	status, _ = s.get("/-/healthy")
+	require.Equal(t, http.StatusOK, status)
+
+	require.Equal(t, exitOK, s.stop())
+	require.Contains(t, s.stderr.String(), "shutting down")
+}
+
+// TestScrapeNeverQueries: with one analysis run an hour, any number of
+// scrapes leaves the query counter where the first run put it.
+func TestScrapeNeverQueries(t *testing.T) {
+	cfg := writeTemp(t, "stratus.yml", "engines:\n  telemetry:\n    interval: 1h\n")
+	s := startServe(t, "--config.file="+cfg, "--source.openmetrics=testdata/small.om")
+	for range 5 {
+		status, body := s.get("/metrics")
+		require.Equal(t, http.StatusOK, status)
+		require.Contains(t, body, `stratus_queries_total{engine="telemetry"} 1`+"\n")
+	}
+}
+
+func TestServeUnreachablePrometheus(t *testing.T) {
+	cfg := writeTemp(t, "stratus.yml",
+		"engines:\n  telemetry:\n    interval: 50ms\nprometheus:\n  retries: 0\n")
+	s := startServe(t, "--config.file="+cfg, "--prometheus.url=http://"+closedAddr(t))
+
+	status, body := s.get("/metrics")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, body, `stratus_source_up{source="prometheus"} 0`)
+	require.Contains(t, body, `stratus_source_last_success_timestamp_seconds{source="prometheus"} 0`)
+	require.NotContains(t, body, "stratus_telemetry_present")
+
+	status, _ = s.get("/api/v1/telemetry")
+	require.Equal(t, http.StatusServiceUnavailable, status)
+	// The outage is logged once however many runs fail.
+	require.Eventually(t, func() bool {
+		return strings.Contains(s.stderr.String(), `result=failure`) ||
+			strings.Count(s.stderr.String(), "analysis failed") >= 3
+	}, 10*time.Second, 20*time.Millisecond)
+	require.Equal(t, 1, strings.Count(s.stderr.String(), "data source unavailable"))
+}
+
+func TestServeDemo(t *testing.T) {
+	cfg := writeTemp(t, "stratus.yml",
+		"engines:\n  telemetry:\n    interval: 50ms\ndemo:\n  backfill: 20m\n")
+	s := startServe(t, "--config.file="+cfg)
+
+	status, body := s.get("/metrics")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, body, `stratus_source_up{source="demo"} 1`)
+	require.Contains(t, body, `stratus_telemetry_present{family="istio"} 1`)
+	require.Contains(t, body, `stratus_telemetry_present{family="service_graph"} 1`)
+}
+
+func TestServeTelemetryPathAndCustomAddress(t *testing.T) {
+	s := startServe(t, "--source.openmetrics=testdata/small.om",
+		"--web.telemetry-path=/custom")
+	status, body := s.get("/custom")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, body, "stratus_build_info")
+	status, _ = s.get("/metrics")
+	require.Equal(t, http.StatusNotFound, status)
+}

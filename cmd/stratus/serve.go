@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/stratus-monitoring/stratus/analysis"
+	"github.com/stratus-monitoring/stratus/collector"
+	"github.com/stratus-monitoring/stratus/query"
+	"github.com/stratus-monitoring/stratus/telemetry"
+)
+
+// defaultListenAddress is Stratus's port; 9893 is not taken in the
+// Prometheus default port allocations list as of writing.
+const defaultListenAddress = ":9893"
+
+type serveCommand struct {
+	web           *web.FlagConfig
+	telemetryPath string
+	configCheck   bool
+	maxRequests   int
+}
+
+func newServeCommand(cmd *kingpin.CmdClause) *serveCommand {
+	c := &serveCommand{web: kingpinflag.AddFlags(cmd, defaultListenAddress)}
+	cmd.Flag("web.telemetry-path", "Path under which to expose metrics.").
+		Default("/metrics").StringVar(&c.telemetryPath)
+	cmd.Flag("web.max-requests", "Maximum number of parallel scrape requests; "+
+		"0 means no limit.").Default("40").IntVar(&c.maxRequests)
+	cmd.Flag("config.check", "Validate the configuration file (and the web "+
+		"configuration file) and exit: 0 if valid, 3 if not.").BoolVar(&c.configCheck)
+	return c
+}
+
+func (c *serveCommand) run(ctx context.Context, g *globals) int {
+	if *c.web.WebConfigFile != "" {
+		if err := web.Validate(*c.web.WebConfigFile); err != nil {
+			fmt.Fprintf(g.stderr, "stratus: --web.config.file %s: %v\n",
+				*c.web.WebConfigFile, err)
+			return exitError
+		}
+	}
+	if c.configCheck {
+		fmt.Fprintln(g.stdout, "configuration is valid")
+		return exitOK
+	}
+
+	srv, err := g.newServer(c)
+	if err != nil {
+		g.logger.Error("cannot start", "err", err)
+		return exitError
+	}
+	defer func() {
+		if err := srv.source.close(); err != nil {
+			g.logger.Warn("closing the data source", "err", err)
+		}
+	}()
+	if err := srv.serve(ctx); err != nil {
+		g.logger.Error("serving failed", "err", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// server is a running `stratus serve`: the data source, the analysis loop and
+// the HTTP endpoints.
+type server struct {
+	g         *globals
+	cmd       *serveCommand
+	source    *source
+	scheduler *analysis.Scheduler
+	registry  *prometheus.Registry
+	health    *collector.SourceHealth
+}
+
+func (g *globals) newServer(c *serveCommand) (*server, error) {
+	reg := collector.NewRegistry()
+	health := collector.NewSourceHealth(g.logger, g.sourceName())
+	reg.MustRegister(health)
+	metrics := query.NewMetrics(reg)
+
+	src, err := g.openSource(metrics, health)
+	if err != nil {
+		return nil, err
+	}
+	engines := g.cfg.Engines
+	jobs := []analysis.Job{{
+		Engine:   telemetry.NewEngine(src.querier),
+		Interval: time.Duration(engines.Telemetry.Interval),
+		Timeout:  time.Duration(engines.Telemetry.Timeout),
+	}}
+	sched, err := analysis.NewScheduler(jobs, src.clock(), g.logger, reg)
+	if err != nil {
+		_ = src.close()
+		return nil, err
+	}
+	reg.MustRegister(collector.NewTelemetryCollector(sched.Snapshot))
+	return &server{g: g, cmd: c, source: src, scheduler: sched, registry: reg, health: health}, nil
+}
+
+// sourceName is the source label under which the chosen source reports.
+func (g *globals) sourceName() string {
+	switch {
+	case g.cfg.Prometheus.URL != "":
+		return sourcePrometheus
+	case len(g.openMetrics) > 0:
+		return sourceOpenMetrics
+	default:
+		return sourceDemo
+	}
+}
+
+// serve runs until ctx ends, then shuts the HTTP server down gracefully and
+// waits for the analysis loop to return.
+func (s *server) serve(ctx context.Context) error {
+	logger := s.g.logger
+	logger.Info("starting stratus", "version", version.Info(), "build", version.BuildContext(),
+		"source", s.source.name)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	if s.source.demo {
+		demo, err := newDemo(s.g.cfg.Demo, s.source.embedded, s.health, logger)
+		if err != nil {
+			return err
+		}
+		// The first analysis should see the backfilled history.
+		if err := demo.backfill(time.Now()); err != nil {
+			return err
+		}
+		wg.Go(func() { demo.run(ctx) })
+	}
+	wg.Go(func() { s.scheduler.Run(ctx) })
+
+	httpServer := &http.Server{
+		Handler:           s.handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- web.ListenAndServe(httpServer, s.cmd.web, logger) }()
+
+	var err error
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+	case err = <-serveErr:
+		cancel()
+	}
+	shutdownCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	if shutdownErr := httpServer.Shutdown(shutdownCtx); shutdownErr != nil && err == nil {
+		err = shutdownErr
+	}
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (s *server) handler() http.Handler {
+	mux := http.NewServeMux()
+	metricsHandler := promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
+		ErrorLog:            slogErrorLogger{s.g.logger},
+		ErrorHandling:       promhttp.ContinueOnError,
+		MaxRequestsInFlight: s.cmd.maxRequests,
+		Registry:            s.registry,
+	})
+	mux.Handle(s.cmd.telemetryPath, metricsHandler)
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = fmt.Fprintln(w, "Stratus is Healthy.")
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.scheduler.Ready() {
+			http.Error(w, "Stratus is not ready: the first analysis cycle has not finished.",
+				http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = fmt.Fprintln(w, "Stratus is Ready.")
+	})
+	mux.HandleFunc("/api/v1/telemetry", s.serveTelemetryAPI)
+
+	if s.cmd.telemetryPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        "Stratus",
+			Description: "Cost, dependency, scaling, deployment and IaC-coverage analysis",
+			Version:     version.Info(),
+			Links: []web.LandingLinks{
+				{Address: s.cmd.telemetryPath, Text: "Metrics"},
+				{Address: "/api/v1/telemetry", Text: "Telemetry discovery (JSON)"},
+				{Address: "/-/healthy", Text: "Health"},
+				{Address: "/-/ready", Text: "Readiness"},
+			},
+		})
+		if err != nil {
+			s.g.logger.Error("building the landing page", "err", err)
+		} else {
+			mux.Handle("/", landing)
+		}
+	}
+	return mux
+}
+
+// serveTelemetryAPI writes the latest discovery result as JSON, in the
+// schema of `stratus telemetry --output=json`.
+func (s *server) serveTelemetryAPI(w http.ResponseWriter, _ *http.Request) {
+	result, _, ok := analysis.Latest[telemetry.Result](s.scheduler.Snapshot(), telemetry.EngineName)
+	if !ok {
+		http.Error(w, `{"error":"no discovery has succeeded yet"}`, http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(telemetryReport(result))
+}
+
+// slogErrorLogger adapts slog to promhttp's Println-style error log.
+type slogErrorLogger struct {
+	logger interface{ Error(string, ...any) }
+}
+
+func (l slogErrorLogger) Println(v ...any) {
+	l.logger.Error("serving metrics", "err", fmt.Sprint(v...))
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/model"
+
+	"github.com/stratus-monitoring/stratus/sim"
+)
+
+type simulateCommand struct {
+	scenario      string
+	seed          int64
+	start         string
+	duration      string
+	step          string
+	outputDir     string
+	resources     int
+	untaggedShare float64
+	topology      string
+	ksmAllowlist  bool
+}
+
+func newSimulateCommand(cmd *kingpin.CmdClause) *simulateCommand {
+	c := &simulateCommand{}
+	cmd.Flag("scenario", "World to simulate: "+strings.Join(sim.Scenarios(), ", ")+".").
+		Default("startup").EnumVar(&c.scenario, sim.Scenarios()...)
+	cmd.Flag("seed", "Random seed; the same arguments always give the same bytes.").
+		Default("1").Int64Var(&c.seed)
+	cmd.Flag("start", "Start of the world, RFC 3339 or Unix seconds. Default: the "+
+		"duration before now, truncated to the hour (printed, so it can be repeated).").
+		StringVar(&c.start)
+	cmd.Flag("duration", "Length of the world (Prometheus duration). Default: the "+
+		"scenario's (6h).").StringVar(&c.duration)
+	cmd.Flag("step", "Sample interval (Prometheus duration).").Default("15s").StringVar(&c.step)
+	cmd.Flag("output-dir", "Directory to write metrics.om and truth.json to.").
+		Required().StringVar(&c.outputDir)
+	cmd.Flag("resources", "Scale the world to about this many resources "+
+		"(nodes, VMs, databases, pods); 0 keeps the scenario's.").Default("0").IntVar(&c.resources)
+	cmd.Flag("untagged-share", "Share of resources whose service tag is missing or "+
+		"inconsistent; 0 keeps the default (0.1), negative means none.").
+		Default("0").Float64Var(&c.untaggedShare)
+	cmd.Flag("topology", "Service graph file (client -> server [kind] per line) "+
+		"instead of the scenario's.").PlaceHolder("FILE").StringVar(&c.topology)
+	cmd.Flag("ksm-labels-allowlist", "Emit kube_pod_labels with label_* labels, as "+
+		"kube-state-metrics does with --metric-labels-allowlist.").BoolVar(&c.ksmAllowlist)
+	return c
+}
+
+func (c *simulateCommand) run(_ context.Context, g *globals) int {
+	opts, err := c.options(time.Now())
+	if err != nil {
+		fmt.Fprintf(g.stderr, "stratus: %v\n", err)
+		return exitError
+	}
+	began := time.Now()
+	if err := sim.WriteDir(c.outputDir, opts); err != nil {
+		fmt.Fprintf(g.stderr, "stratus: %v\n", err)
+		return exitError
+	}
+	g.logger.Info("wrote simulated world", "dir", c.outputDir, "scenario", opts.Scenario,
+		"seed", opts.Seed, "start", opts.Start.Format(time.RFC3339),
+		"duration", model.Duration(opts.Duration), "took", time.Since(began))
+	return exitOK
+}
+
+func (c *simulateCommand) options(now time.Time) (sim.Options, error) {
+	opts := sim.Options{
+		Scenario:           c.scenario,
+		Seed:               c.seed,
+		Resources:          c.resources,
+		UntaggedShare:      c.untaggedShare,
+		KSMLabelsAllowlist: c.ksmAllowlist,
+	}
+	step, err := model.ParseDuration(c.step)
+	if err != nil {
+		return opts, fmt.Errorf("--step: %w", err)
+	}
+	opts.Step = time.Duration(step)
+	if c.duration != "" {
+		d, err := model.ParseDuration(c.duration)
+		if err != nil {
+			return opts, fmt.Errorf("--duration: %w", err)
+		}
+		opts.Duration = time.Duration(d)
+	} else {
+		opts.Duration = sim.DefaultDuration
+	}
+	if c.topology != "" {
+		topo, err := sim.LoadTopology(c.topology)
+		if err != nil {
+			return opts, fmt.Errorf("--topology: %w", err)
+		}
+		opts.Topology = topo
+	}
+	if c.start != "" {
+		opts.Start, err = parseTime(c.start)
+		if err != nil {
+			return opts, fmt.Errorf("--start: %w", err)
+		}
+	} else {
+		opts.Start = now.Add(-opts.Duration).Truncate(time.Hour).UTC()
+	}
+	return opts, nil
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/stratus-monitoring/stratus/query"
+)
+
+// source is the data source a command reads: a Prometheus-compatible API, the
+// embedded engine over loaded files, or the embedded engine running the demo.
+type source struct {
+	querier query.Querier
+	// embedded is set when the embedded engine answers; the demo feeds it.
+	embedded *query.Embedded
+	// name is the source label of stratus_source_up.
+	name string
+	// fixedAt is the end of the loaded data when the data cannot move (loaded
+	// files): every evaluation happens there. Zero when time is live.
+	fixedAt time.Time
+	demo    bool
+}
+
+const (
+	sourcePrometheus  = "prometheus"
+	sourceOpenMetrics = "openmetrics"
+	sourceDemo        = "demo"
+)
+
+// openSource builds the data source the flags and configuration ask for.
+func (g *globals) openSource(metrics *query.Metrics, reporter query.StatusReporter) (*source, error) {
+	if url := g.cfg.Prometheus.URL; url != "" {
+		retries := g.cfg.Prometheus.Retries
+		if retries == 0 {
+			retries = -1 // query treats 0 as "default"; the configuration means none
+		}
+		h, err := query.NewHTTP(query.HTTPOptions{
+			URL:              url,
+			HTTPClientConfig: g.cfg.Prometheus.HTTPClient,
+			QueryTimeout:     time.Duration(g.cfg.Prometheus.QueryTimeout),
+			MaxConcurrency:   g.cfg.Prometheus.MaxConcurrency,
+			Retries:          retries,
+			Reporter:         reporter,
+			Metrics:          metrics,
+			Logger:           g.logger.With("source", sourcePrometheus),
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &source{querier: h, name: sourcePrometheus}, nil
+	}
+
+	dir, err := g.embeddedDir()
+	if err != nil {
+		return nil, err
+	}
+	e, err := query.NewEmbedded(query.EmbeddedOptions{
+		Dir:     dir,
+		Metrics: metrics,
+		Logger:  g.logger.With("source", "embedded"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(g.openMetrics) == 0 {
+		return &source{querier: e, embedded: e, name: sourceDemo, demo: true}, nil
+	}
+	for _, path := range g.openMetrics {
+		start := time.Now()
+		if err := e.LoadOpenMetrics(path); err != nil {
+			_ = e.Close()
+			return nil, err
+		}
+		g.logger.Info("loaded OpenMetrics file", "file", path, "duration", time.Since(start))
+	}
+	if reporter != nil {
+		reporter.ReportSuccess(sourceOpenMetrics, time.Now())
+	}
+	return &source{querier: e, embedded: e, name: sourceOpenMetrics, fixedAt: e.MaxTime()}, nil
+}
+
+// embeddedDir prepares the directory of the embedded TSDB under
+// --storage.path. Its contents are rebuilt on every start, so a leftover
+// from an earlier run is removed first.
+func (g *globals) embeddedDir() (string, error) {
+	if err := os.MkdirAll(g.storagePath, 0o750); err != nil {
+		return "", fmt.Errorf("--storage.path: %w", err)
+	}
+	dir := filepath.Join(g.storagePath, "embedded-tsdb")
+	if err := os.RemoveAll(dir); err != nil {
+		return "", fmt.Errorf("--storage.path: clearing %s: %w", dir, err)
+	}
+	return dir, nil
+}
+
+func (s *source) close() error {
+	if s.embedded != nil {
+		return s.embedded.Close()
+	}
+	return nil
+}
+
+// clock returns the evaluation time for the source: now for live sources,
+// the end of the data for loaded files.
+func (s *source) clock() func() time.Time {
+	if !s.fixedAt.IsZero() {
+		at := s.fixedAt
+		return func() time.Time { return at }
+	}
+	return time.Now
+}
+
+// probe asks the source one cheap question so that a one-shot command fails
+// fast, with the URL and the reason, when the source is unreachable.
+func (s *source) probe(ctx context.Context, at time.Time) error {
+	_, err := s.querier.Query(query.WithEngine(ctx, "probe"), "vector(1)", at)
+	return err
+}
