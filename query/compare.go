@@ -54,7 +54,13 @@ func (d Difference) String() string {
 // tolerance near zero and a relative one for large values. Two errors agree.
 // The e2e tests use it to hold the embedded engine to real Prometheus and
 // VictoriaMetrics.
-func Compare(ctx context.Context, a, b Querier, exprs []string, at time.Time, tol float64) []Difference {
+func Compare(
+	ctx context.Context,
+	a, b Querier,
+	exprs []string,
+	at time.Time,
+	tol float64,
+) []Difference {
 	var diffs []Difference
 	for _, expr := range exprs {
 		va, errA := a.Query(ctx, expr, at)
@@ -79,7 +85,9 @@ func compareVectors(expr string, va, vb model.Vector, tol float64) []Difference 
 		sb, ok := byB[fp]
 		switch {
 		case !ok:
-			diffs = append(diffs, Difference{Expr: expr, Kind: DiffOnlyInA, Series: sa.Metric.String(), A: float64(sa.Value)})
+			diffs = append(diffs, Difference{
+				Expr: expr, Kind: DiffOnlyInA, Series: sa.Metric.String(), A: float64(sa.Value),
+			})
 		case !valuesAgree(float64(sa.Value), float64(sb.Value), tol):
 			diffs = append(diffs, Difference{
 				Expr: expr, Kind: DiffValue, Series: sa.Metric.String(),
@@ -89,7 +97,9 @@ func compareVectors(expr string, va, vb model.Vector, tol float64) []Difference 
 	}
 	for fp, sb := range byB {
 		if _, ok := byA[fp]; !ok {
-			diffs = append(diffs, Difference{Expr: expr, Kind: DiffOnlyInB, Series: sb.Metric.String(), B: float64(sb.Value)})
+			diffs = append(diffs, Difference{
+				Expr: expr, Kind: DiffOnlyInB, Series: sb.Metric.String(), B: float64(sb.Value),
+			})
 		}
 	}
 	// Map order is random; a stable order makes failures readable.

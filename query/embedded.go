@@ -100,7 +100,11 @@ func NewEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 	tsdbOpts.MaxBlockDuration = wideRange
 	tsdbOpts.OutOfOrderTimeWindow = wideRange
 	tsdbOpts.RetentionDuration = 0
-	db, err := tsdb.Open(dir, logger.With("component", "tsdb"), nil, tsdbOpts, nil)
+	// The TSDB's own lifecycle lines (replaying chunks, no WAL, compactions
+	// off) describe a private store the operator never manages; only its
+	// warnings and errors are worth a line.
+	tsdbLogger := slog.New(minLevel{logger.Handler(), slog.LevelWarn}).With("component", "tsdb")
+	db, err := tsdb.Open(dir, tsdbLogger, nil, tsdbOpts, nil)
 	if err != nil {
 		if removeDir {
 			_ = os.RemoveAll(dir)
@@ -506,4 +510,22 @@ func toSampleHistogram(h *histogram.FloatHistogram) *model.SampleHistogram {
 		})
 	}
 	return sh
+}
+
+// minLevel drops records below a level, whatever the wrapped handler allows.
+type minLevel struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(attrs), h.level}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.level}
 }

@@ -243,15 +243,18 @@ func (h *HTTP) run(
 	engine := EngineFrom(ctx)
 	start := time.Now()
 
-	samples, err := h.withRetries(ctx, engine, desc, call)
+	samples, status, err := h.withRetries(ctx, engine, desc, call)
 	h.metrics.observe(engine, time.Since(start).Seconds(), samples, err)
 	if err != nil {
 		err = fmt.Errorf("%s at %s: %w", desc, h.url, err)
 	}
 
-	// A caller that gave up says nothing about the source's health.
+	// A caller that gave up says nothing about the source's health, and
+	// neither does a query the server answered by rejecting it as invalid:
+	// the source is up, the query is Stratus's fault.
+	rejected := status == http.StatusBadRequest || status == http.StatusUnprocessableEntity
 	if h.reporter != nil && ctx.Err() == nil {
-		if err != nil {
+		if err != nil && !rejected {
 			h.reporter.ReportFailure(SourcePrometheus, time.Now(), err)
 		} else {
 			h.reporter.ReportSuccess(SourcePrometheus, time.Now())
@@ -266,15 +269,15 @@ func (h *HTTP) withRetries(
 	ctx context.Context,
 	engine, desc string,
 	call func(ctx context.Context) (int, error),
-) (int, error) {
+) (samples, status int, err error) {
 	for attempt := 0; ; attempt++ {
 		var rec attemptRecord
 		samples, err := h.attempt(ctx, &rec, call)
 		if err == nil {
-			return samples, nil
+			return samples, rec.status, nil
 		}
 		if attempt >= h.retries || !isTransient(ctx, err, &rec) {
-			return 0, err
+			return 0, rec.status, err
 		}
 
 		wait := h.backoff(attempt)
@@ -286,7 +289,7 @@ func (h *HTTP) withRetries(
 			"source", SourcePrometheus, "query", desc, "attempt", attempt+1,
 			"wait", wait, "err", err)
 		if serr := h.sleep(ctx, wait); serr != nil {
-			return 0, fmt.Errorf("waiting to retry: %w (last error: %v)", serr, err)
+			return 0, rec.status, fmt.Errorf("waiting to retry: %w (last error: %v)", serr, err)
 		}
 	}
 }

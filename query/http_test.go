@@ -620,3 +620,36 @@ func TestHTTPConcurrentUse(t *testing.T) {
 	wg.Wait()
 	require.InDelta(t, 40, testutil.ToFloat64(metrics.queries.WithLabelValues("e0")), 0)
 }
+
+// TestHTTPRejectedQueryKeepsSourceUp: a server that rejects a query as
+// invalid is up; a server that refuses Stratus's credentials is not usable.
+func TestHTTPRejectedQueryKeepsSourceUp(t *testing.T) {
+	cases := []struct {
+		name         string
+		status       int
+		errorType    string
+		wantFailures int
+	}{
+		{"bad_data", http.StatusBadRequest, "bad_data", 0},
+		{"execution error", http.StatusUnprocessableEntity, "execution", 0},
+		{"unauthorized", http.StatusUnauthorized, "unauthorized", 1},
+		{"forbidden", http.StatusForbidden, "forbidden", 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(&fakeAPI{
+				reply: func(_ int, w http.ResponseWriter, _ *http.Request) bool {
+					answerError(w, tc.status, tc.errorType, "no")
+					return true
+				},
+			})
+			t.Cleanup(srv.Close)
+			reporter := &recordingReporter{}
+			h := newTestHTTP(t, srv.URL, HTTPOptions{Reporter: reporter, Retries: -1})
+			_, err := h.Query(context.Background(), "up{", time.Now())
+			require.Error(t, err)
+			require.Len(t, reporter.failures, tc.wantFailures)
+			require.Equal(t, 1-tc.wantFailures, reporter.successes)
+		})
+	}
+}

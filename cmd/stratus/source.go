@@ -60,7 +60,7 @@ func (g *globals) openSource(metrics *query.Metrics, reporter query.StatusReport
 	e, err := query.NewEmbedded(query.EmbeddedOptions{
 		Dir:     dir,
 		Metrics: metrics,
-		Logger:  g.logger.With("source", "embedded"),
+		Logger:  g.logger,
 	})
 	if err != nil {
 		return nil, err
@@ -69,12 +69,10 @@ func (g *globals) openSource(metrics *query.Metrics, reporter query.StatusReport
 		return &source{querier: e, embedded: e, name: sourceDemo, demo: true}, nil
 	}
 	for _, path := range g.openMetrics {
-		start := time.Now()
 		if err := e.LoadOpenMetrics(path); err != nil {
 			_ = e.Close()
 			return nil, err
 		}
-		g.logger.Info("loaded OpenMetrics file", "file", path, "duration", time.Since(start))
 	}
 	if reporter != nil {
 		reporter.ReportSuccess(sourceOpenMetrics, time.Now())
