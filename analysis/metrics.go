@@ -40,7 +40,9 @@ func newSchedulerMetrics(reg prometheus.Registerer) *schedulerMetrics {
 	return m
 }
 
-func (m *schedulerMetrics) observe(engine string, finished time.Time, took time.Duration, err error) {
+func (m *schedulerMetrics) observe(
+	engine string, finished time.Time, took time.Duration, err error,
+) {
 	m.duration.WithLabelValues(engine).Set(took.Seconds())
 	m.lastRun.WithLabelValues(engine).Set(float64(finished.UnixNano()) / 1e9)
 	if err != nil {

@@ -93,7 +93,9 @@ type Scheduler struct {
 
 // NewScheduler returns a scheduler for jobs. Its self metrics are registered
 // with reg when reg is not nil.
-func NewScheduler(jobs []Job, clock Clock, logger *slog.Logger, reg prometheus.Registerer) (*Scheduler, error) {
+func NewScheduler(
+	jobs []Job, clock Clock, logger *slog.Logger, reg prometheus.Registerer,
+) (*Scheduler, error) {
 	seen := map[string]bool{}
 	for _, j := range jobs {
 		name := j.Engine.Name()

@@ -247,3 +247,15 @@ func TestEmbeddedAnswersLikePrometheus(t *testing.T) {
 		require.Empty(t, diffs, "at %s", at)
 	}
 }
+
+// TestGracefulShutdown: SIGTERM, as Kubernetes sends it, ends serve cleanly
+// with exit code 0.
+func TestGracefulShutdown(t *testing.T) {
+	addr := freeAddr(t)
+	p := startStratus(t, addr, "--prometheus.url=http://"+freeAddr(t))
+	began := time.Now()
+	p.stop()
+	require.NoError(t, p.err, "exit status after SIGTERM")
+	require.Less(t, time.Since(began), 10*time.Second)
+	require.Contains(t, p.out.String(), "shutting down")
+}

@@ -29,7 +29,9 @@ type Querier interface {
 	Series(ctx context.Context, matches []string, start, end time.Time) ([]model.LabelSet, error)
 	// LabelValues returns the sorted values of label among the series that match
 	// any of the selectors (all series when matches is empty) between start and end.
-	LabelValues(ctx context.Context, label string, matches []string, start, end time.Time) ([]string, error)
+	LabelValues(
+		ctx context.Context, label string, matches []string, start, end time.Time,
+	) ([]string, error)
 }
 
 // Range is the time range and resolution of a range query.

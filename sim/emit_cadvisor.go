@@ -15,9 +15,9 @@ type cadvisorEmitter struct {
 func newCAdvisorEmitter(w *World) *cadvisorEmitter {
 	return &cadvisorEmitter{
 		cpu: w.reg.family("container_cpu_usage_seconds", typeCounter,
-			"Cumulative cpu time consumed in seconds.", nil),
+			"Simulated: CPU seconds the container has used.", nil),
 		mem: w.reg.family("container_memory_working_set_bytes", typeGauge,
-			"Current working set in bytes.", nil),
+			"Simulated: memory working set of the container in bytes.", nil),
 		pods: map[*pod][2]*metric{},
 	}
 }

@@ -34,9 +34,9 @@ type istioSeries struct {
 
 func newIstioEmitter(w *World) *istioEmitter {
 	return &istioEmitter{
-		requests: w.reg.family("istio_requests", typeCounter, "requests_total", nil),
+		requests: w.reg.family("istio_requests", typeCounter, "Simulated: requests reported by the Istio proxy.", nil),
 		duration: w.reg.family("istio_request_duration_milliseconds", typeHistogram,
-			"request_duration_milliseconds", istioBuckets),
+			"Simulated: request duration reported by the Istio proxy, in ms.", istioBuckets),
 		series: map[istioKey]*istioSeries{},
 	}
 }

@@ -22,8 +22,8 @@ type linkerdSeries struct {
 
 func newLinkerdEmitter(w *World) *linkerdEmitter {
 	return &linkerdEmitter{
-		requests:  w.reg.family("request", typeCounter, "Total count of HTTP requests.", nil),
-		responses: w.reg.family("response", typeCounter, "Total count of HTTP responses.", nil),
+		requests:  w.reg.family("request", typeCounter, "Simulated: requests seen by the Linkerd proxy.", nil),
+		responses: w.reg.family("response", typeCounter, "Simulated: responses seen by the Linkerd proxy.", nil),
 		series:    map[linkerdKey]*linkerdSeries{},
 	}
 }

@@ -26,13 +26,13 @@ func newServiceGraphEmitter(w *World) *serviceGraphEmitter {
 	r := w.reg
 	return &serviceGraphEmitter{
 		total: r.family("traces_service_graph_request", typeCounter,
-			"Total count of requests between two nodes", nil),
+			"Simulated: requests from client to server seen in traces.", nil),
 		failed: r.family("traces_service_graph_request_failed", typeCounter,
-			"Total count of failed requests between two nodes", nil),
+			"Simulated: failed requests from client to server seen in traces.", nil),
 		server: r.family("traces_service_graph_request_server_seconds", typeHistogram,
-			"Time for a request between two nodes as seen from the server", serviceGraphBuckets),
+			"Simulated: request time measured by the server span.", serviceGraphBuckets),
 		client: r.family("traces_service_graph_request_client_seconds", typeHistogram,
-			"Time for a request between two nodes as seen from the client", serviceGraphBuckets),
+			"Simulated: request time measured by the client span.", serviceGraphBuckets),
 		edges: map[*edge]*sgEdge{},
 	}
 }

@@ -31,7 +31,9 @@ const (
 )
 
 // openSource builds the data source the flags and configuration ask for.
-func (g *globals) openSource(metrics *query.Metrics, reporter query.StatusReporter) (*source, error) {
+func (g *globals) openSource(
+	metrics *query.Metrics, reporter query.StatusReporter,
+) (*source, error) {
 	if url := g.cfg.Prometheus.URL; url != "" {
 		retries := g.cfg.Prometheus.Retries
 		if retries == 0 {
