@@ -37,9 +37,7 @@ func newKSMEmitter(w *World) *ksmEmitter {
 		podLabels: g("kube_pod_labels", "Simulated: object labels as label_* labels."),
 		podOwner:  g("kube_pod_owner", "Simulated: the controller that owns the pod."),
 		podRequests: g("kube_pod_container_resource_requests",
-			"The number of requested request resource by a container. It is recommended to use "+
-				"the kube_pod_resource_requests metric exposed by kube-scheduler instead, "+
-				"as it is more precise."),
+			"Simulated: resources the container requests, per resource and unit."),
 		podPhase:   g("kube_pod_status_phase", "Simulated: 1 for the pod's phase, 0 for the others."),
 		depSpec:    g("kube_deployment_spec_replicas", "Simulated: replicas the deployment asks for."),
 		depStatus:  g("kube_deployment_status_replicas", "Simulated: replicas the deployment has."),
