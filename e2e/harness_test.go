@@ -59,7 +59,7 @@ func TestMain(m *testing.M) {
 }
 
 // binary returns the path of a component named by an environment variable.
-func binary(t *testing.T, env string) string {
+func binary(t testing.TB, env string) string {
 	t.Helper()
 	path := os.Getenv(env)
 	require.NotEmptyf(t, path, "%s must name the binary (make e2e sets it)", env)
@@ -69,7 +69,7 @@ func binary(t *testing.T, env string) string {
 }
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -107,7 +107,7 @@ func (b *syncBuffer) String() string {
 
 // start runs a binary until the test ends. Stratus processes write coverage
 // data into GOCOVERDIR when the environment sets it.
-func start(t *testing.T, name, bin string, args ...string) *process {
+func start(t testing.TB, name, bin string, args ...string) *process {
 	t.Helper()
 	p := &process{name: name, out: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
@@ -162,7 +162,7 @@ func (p *process) exited() bool {
 
 // runStratus runs a one-shot stratus command and returns its exit code,
 // standard output and standard error.
-func runStratus(t *testing.T, args ...string) (int, string, string) {
+func runStratus(t testing.TB, args ...string) (int, string, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -173,8 +173,8 @@ func runStratus(t *testing.T, args ...string) (int, string, string) {
 	err := cmd.Run()
 	code := 0
 	if err != nil {
-		exitErr, ok := err.(*exec.ExitError)
-		require.True(t, ok, "running stratus %v: %v", args, err)
+		var exitErr *exec.ExitError
+		require.ErrorAs(t, err, &exitErr, "running stratus %v", args)
 		code = exitErr.ExitCode()
 	}
 	return code, stdout.String(), stderr.String()
@@ -199,7 +199,7 @@ func httpGet(url string, header http.Header) (int, string) {
 }
 
 // waitHTTP waits until url answers 200, or the process dies, or timeout.
-func waitHTTP(t *testing.T, p *process, url string, timeout time.Duration) {
+func waitHTTP(t testing.TB, p *process, url string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
@@ -209,13 +209,14 @@ func waitHTTP(t *testing.T, p *process, url string, timeout time.Duration) {
 		if status, _ := httpGet(url, nil); status == http.StatusOK {
 			return
 		}
-		time.Sleep(100 * time.Millisecond)
+		// Fine-grained, since benchmarks time start-to-ready with it.
+		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("%s did not answer 200 within %s", url, timeout)
 }
 
 // writeFile writes content to name in dir and returns the path.
-func writeFile(t *testing.T, dir, name, content string) string {
+func writeFile(t testing.TB, dir, name, content string) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
 	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
@@ -235,7 +236,7 @@ func metricLine(body, prefix string) (string, bool) {
 
 // eventually polls check until it returns "" or timeout passes, then fails
 // with the last thing check said.
-func eventually(t *testing.T, timeout time.Duration, check func() string) {
+func eventually(t testing.TB, timeout time.Duration, check func() string) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {

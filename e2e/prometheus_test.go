@@ -72,7 +72,7 @@ func makeWorld(t *testing.T, promtool string) (world, error) {
 
 // startPrometheus runs a real Prometheus on addr over dataDir with the given
 // scrape configuration (empty for a query-only server).
-func startPrometheus(t *testing.T, name, addr, dataDir, scrapeConfig string) *process {
+func startPrometheus(t testing.TB, name, addr, dataDir, scrapeConfig string) *process {
 	t.Helper()
 	cfg := writeFile(t, t.TempDir(), "prometheus.yml",
 		"global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"+scrapeConfig)
@@ -111,7 +111,7 @@ func startStratus(t *testing.T, addr string, args ...string) *process {
 	return p
 }
 
-func newClient(t *testing.T, addr string) *query.HTTP {
+func newClient(t testing.TB, addr string) *query.HTTP {
 	t.Helper()
 	c, err := query.NewHTTP(query.HTTPOptions{URL: "http://" + addr, Retries: -1})
 	require.NoError(t, err)
@@ -218,11 +218,11 @@ func waitMetric(t *testing.T, addr, prefix, want string) {
 	t.Helper()
 	eventually(t, 60*time.Second, func() string {
 		_, body := httpGet("http://"+addr+"/metrics", nil)
-		if v, ok := metricLine(body, prefix+" "); ok && v == want {
+		v, ok := metricLine(body, prefix+" ")
+		if ok && v == want {
 			return ""
-		} else {
-			return fmt.Sprintf("%s never became %s; last %q", prefix, want, v)
 		}
+		return fmt.Sprintf("%s never became %s; last %q", prefix, want, v)
 	})
 }
 
