@@ -221,13 +221,7 @@ func (d *deployment) victim(step int) int {
 
 func (w *World) syncHPA(d *deployment, step int) {
 	h := d.hpa
-	cores, ready := 0.0, 0
-	for _, p := range d.pods {
-		if p.ready(step) {
-			cores += p.cpuCores
-			ready++
-		}
-	}
+	cores, ready := readyUsage(d, step)
 	if ready == 0 {
 		return
 	}

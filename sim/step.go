@@ -134,14 +134,20 @@ func (w *World) computeLatency(step int) {
 	}
 }
 
-func saturation(d *deployment, step int) float64 {
-	cores, ready := 0.0, 0
+// readyUsage returns the CPU cores the deployment's ready pods use at step
+// and how many pods are ready.
+func readyUsage(d *deployment, step int) (cores float64, ready int) {
 	for _, p := range d.pods {
 		if p.ready(step) {
 			cores += p.cpuCores
 			ready++
 		}
 	}
+	return cores, ready
+}
+
+func saturation(d *deployment, step int) float64 {
+	cores, ready := readyUsage(d, step)
 	if ready == 0 {
 		return 3
 	}
