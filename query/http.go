@@ -289,7 +289,7 @@ func (h *HTTP) withRetries(
 			"source", SourcePrometheus, "query", desc, "attempt", attempt+1,
 			"wait", wait, "err", err)
 		if serr := h.sleep(ctx, wait); serr != nil {
-			return 0, rec.status, fmt.Errorf("waiting to retry: %w (last error: %v)", serr, err)
+			return 0, rec.status, fmt.Errorf("waiting to retry: %w (last error: %w)", serr, err)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 )
 
@@ -82,10 +83,10 @@ func (w *World) writeBuffered(out io.Writer) error {
 // seriesPrefix renders `name{label="value",...} ` once per series.
 func seriesPrefix(lset labels.Labels) []byte {
 	var b []byte
-	b = append(b, lset.Get(labels.MetricName)...)
+	b = append(b, lset.Get(model.MetricNameLabel)...)
 	first := true
 	lset.Range(func(l labels.Label) {
-		if l.Name == labels.MetricName {
+		if l.Name == model.MetricNameLabel {
 			return
 		}
 		if first {

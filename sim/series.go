@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 )
 
@@ -68,7 +69,7 @@ func (f *family) newMetric(kv ...string) *metric {
 		all := make([]string, 0, len(kv)+2+len(extra))
 		all = append(all, kv...)
 		all = append(all, extra...)
-		all = append(all, labels.MetricName, name)
+		all = append(all, model.MetricNameLabel, name)
 		return labels.FromStrings(all...)
 	}
 	switch f.typ {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/textparse"
 	"github.com/stretchr/testify/require"
@@ -101,7 +102,7 @@ func parseOpenMetrics(t *testing.T, b []byte) *parsed {
 func (p *parsed) byName(name string) []labels.Labels {
 	var out []labels.Labels
 	for _, l := range p.series {
-		if l.Get(labels.MetricName) == name {
+		if l.Get(model.MetricNameLabel) == name {
 			out = append(out, l)
 		}
 	}
@@ -221,7 +222,7 @@ func TestOpenMetricsShape(t *testing.T) {
 
 	for k, pts := range p.points {
 		lset := p.series[k]
-		name := lset.Get(labels.MetricName)
+		name := lset.Get(model.MetricNameLabel)
 		for i := 1; i < len(pts); i++ {
 			require.Greater(t, pts[i].t, pts[i-1].t, "samples of %s out of order", k)
 			if strings.HasSuffix(name, "_total") || strings.HasSuffix(name, "_bucket") ||
@@ -237,10 +238,10 @@ func TestOpenMetricsShape(t *testing.T) {
 		counts := p.byName(fam + "_count")
 		require.NotEmpty(t, counts, fam)
 		for _, c := range counts {
-			base := labels.NewBuilder(c).Del(labels.MetricName)
+			base := labels.NewBuilder(c).Del(model.MetricNameLabel)
 			var buckets []labels.Labels
 			for _, b := range p.byName(fam + "_bucket") {
-				if labels.Equal(labels.NewBuilder(b).Del(labels.MetricName, "le").Labels(), base.Labels()) {
+				if labels.Equal(labels.NewBuilder(b).Del(model.MetricNameLabel, "le").Labels(), base.Labels()) {
 					buckets = append(buckets, b)
 				}
 			}
@@ -281,7 +282,7 @@ func TestTruthMatchesOpenMetrics(t *testing.T) {
 	// Series counts per sample name.
 	got := map[string]int{}
 	for _, l := range p.series {
-		got[l.Get(labels.MetricName)]++
+		got[l.Get(model.MetricNameLabel)]++
 	}
 	require.Equal(t, truth.SeriesCounts, got)
 
@@ -471,7 +472,7 @@ func TestWorldShapes(t *testing.T) {
 			truth := w.Truth()
 			got := map[string]int{}
 			for _, l := range p.series {
-				got[l.Get(labels.MetricName)]++
+				got[l.Get(model.MetricNameLabel)]++
 			}
 			require.Equal(t, truth.SeriesCounts, got)
 			require.NotEmpty(t, truth.Resources)

@@ -407,7 +407,7 @@ func (w *World) sizeWorkloads() {
 	for _, s := range w.services {
 		if s.kind == serviceWorkload && !s.root {
 			workloads = append(workloads, s)
-			weight += 1
+			weight++
 		}
 	}
 	podTarget := math.Max(float64(len(workloads)), 0.72*float64(w.opts.Resources))

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -111,11 +110,4 @@ func (s *source) clock() func() time.Time {
 		return func() time.Time { return at }
 	}
 	return time.Now
-}
-
-// probe asks the source one cheap question so that a one-shot command fails
-// fast, with the URL and the reason, when the source is unreachable.
-func (s *source) probe(ctx context.Context, at time.Time) error {
-	_, err := s.querier.Query(query.WithEngine(ctx, "probe"), "vector(1)", at)
-	return err
 }
