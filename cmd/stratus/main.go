@@ -41,6 +41,7 @@ type globals struct {
 	configFile  string
 	storagePath string
 	promURL     string
+	maxConc     int
 	openMetrics []string
 	logConfig   promslog.Config
 	stdout      io.Writer
@@ -96,6 +97,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 	app.Flag("prometheus.url", "Base URL of a Prometheus-compatible query API "+
 		"(Prometheus, Thanos, Mimir, Cortex, VictoriaMetrics). Overrides prometheus.url "+
 		"in the configuration file.").PlaceHolder("URL").StringVar(&g.promURL)
+	app.Flag("prometheus.max-concurrency", "Queries in flight at once against the "+
+		"Prometheus URL. Overrides prometheus.max_concurrency in the configuration file.").
+		PlaceHolder("N").IntVar(&g.maxConc)
 	app.Flag("source.openmetrics", "Timestamped OpenMetrics file to load into "+
 		"the embedded engine instead of querying Prometheus. Repeatable.").
 		PlaceHolder("FILE").StringsVar(&g.openMetrics)
@@ -151,6 +155,12 @@ func (g *globals) loadConfig() error {
 			return fmt.Errorf("--prometheus.url: %w", err)
 		}
 		cfg.Prometheus.URL = g.promURL
+	}
+	if g.maxConc != 0 {
+		if g.maxConc < 1 {
+			return errors.New("--prometheus.max-concurrency: must be at least 1")
+		}
+		cfg.Prometheus.MaxConcurrency = g.maxConc
 	}
 	if cfg.Prometheus.URL != "" && len(g.openMetrics) > 0 {
 		return errors.New("--source.openmetrics and a Prometheus URL exclude each other: " +

@@ -71,6 +71,8 @@ func TestBadInputExitsWithThree(t *testing.T) {
 			[]string{"testdata/absent.om"}},
 		{"bad --at", []string{"--source.openmetrics=testdata/small.om", "telemetry",
 			"--at=yesterday"}, []string{"--at", "yesterday"}},
+		{"bad max concurrency", []string{"--prometheus.max-concurrency=-2", "telemetry"},
+			[]string{"--prometheus.max-concurrency"}},
 		{"bad --output", []string{"telemetry", "--output=xml"}, []string{"xml"}},
 		{"bad duration", []string{"simulate", "--output-dir=" + t.TempDir(), "--duration=1x"},
 			[]string{"--duration"}},
@@ -363,4 +365,18 @@ func TestServeTelemetryPathAndCustomAddress(t *testing.T) {
 	require.Contains(t, body, "stratus_build_info")
 	status, _ = s.get("/metrics")
 	require.Equal(t, http.StatusNotFound, status)
+}
+
+func TestFlagsOverrideTheConfigFile(t *testing.T) {
+	cfg := writeTemp(t, "stratus.yml",
+		"prometheus:\n  url: http://from-file:9090\n  max_concurrency: 2\n")
+	g := &globals{configFile: cfg, promURL: "http://from-flag:9090", maxConc: 7}
+	require.NoError(t, g.loadConfig())
+	require.Equal(t, "http://from-flag:9090", g.cfg.Prometheus.URL)
+	require.Equal(t, 7, g.cfg.Prometheus.MaxConcurrency)
+
+	g = &globals{configFile: cfg}
+	require.NoError(t, g.loadConfig())
+	require.Equal(t, "http://from-file:9090", g.cfg.Prometheus.URL)
+	require.Equal(t, 2, g.cfg.Prometheus.MaxConcurrency)
 }
