@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -74,6 +75,8 @@ type Embedded struct {
 	removeDir bool
 	metrics   *Metrics
 	logger    *slog.Logger
+	// droppedBefore is the latest DropBefore cut in milliseconds.
+	droppedBefore atomic.Int64
 }
 
 var _ Querier = (*Embedded)(nil)
@@ -127,7 +130,7 @@ func NewEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 		Parser:                   p,
 	})
 
-	return &Embedded{
+	e := &Embedded{
 		db:        db,
 		engine:    engine,
 		parser:    p,
@@ -135,7 +138,9 @@ func NewEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 		removeDir: removeDir,
 		metrics:   opts.Metrics,
 		logger:    logger,
-	}, nil
+	}
+	e.droppedBefore.Store(math.MinInt64)
+	return e, nil
 }
 
 // Close closes the TSDB and removes its directory if NewEmbedded created it.
@@ -168,10 +173,28 @@ func (e *Embedded) MinTime() time.Time {
 		return time.Time{}
 	}
 	t := head.MinTime()
-	if ooo := head.MinOOOTime(); ooo < t {
+	// After a truncation the head keeps a conservative lower bound for
+	// out-of-order data, not the oldest sample; nothing older than the cut
+	// survives it.
+	if ooo := head.MinOOOTime(); ooo < t && ooo >= e.droppedBefore.Load() {
 		t = ooo
 	}
 	return time.UnixMilli(t).UTC()
+}
+
+// DropBefore forgets the samples older than t, so that a store fed live (the
+// demo) holds a sliding window instead of growing for as long as the process
+// runs. It does not refuse samples older than t appended afterwards: the
+// out-of-order window that loading needs still takes them. Queries in flight
+// over the dropped range finish first.
+func (e *Embedded) DropBefore(t time.Time) error {
+	cut := t.UnixMilli()
+	if err := e.db.Head().Truncate(cut); err != nil {
+		return fmt.Errorf("dropping embedded samples before %s: %w",
+			t.UTC().Format(time.RFC3339), err)
+	}
+	e.droppedBefore.Store(cut)
+	return nil
 }
 
 // Append stores one float sample and commits it at once. Feeding many

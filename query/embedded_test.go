@@ -483,3 +483,31 @@ func BenchmarkLoadOpenMetrics(b *testing.B) {
 	}
 	b.ReportMetric(float64(samples)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
 }
+
+func TestDropBefore(t *testing.T) {
+	e := newEmbedded(t, EmbeddedOptions{})
+	lset := labels.FromStrings("__name__", "demo_value", "pod", "a")
+	gone := labels.FromStrings("__name__", "demo_value", "pod", "b")
+	// Four hours of samples every 15 s, long enough that old chunks are
+	// complete and can be freed; pod b stops after the first hour.
+	for ts := int64(0); ts <= 4*3600*1000; ts += 15000 {
+		require.NoError(t, e.Append(lset, ts, float64(ts)))
+		if ts < 3600*1000 {
+			require.NoError(t, e.Append(gone, ts, 1))
+		}
+	}
+	cut := time.UnixMilli(3 * 3600 * 1000)
+	require.NoError(t, e.DropBefore(cut))
+	require.False(t, e.MinTime().Before(cut), "min time %s", e.MinTime())
+
+	ctx := context.Background()
+	v, err := e.Query(ctx, `demo_value`, time.UnixMilli(2*3600*1000))
+	require.NoError(t, err)
+	require.Empty(t, v, "samples before the cut are gone")
+	v, err = e.Query(ctx, `demo_value`, time.UnixMilli(4*3600*1000))
+	require.NoError(t, err)
+	require.Len(t, v, 1)
+	values, err := e.LabelValues(ctx, "pod", nil, time.Time{}, time.Time{})
+	require.NoError(t, err)
+	require.Equal(t, []string{"a"}, values, "a series with no sample left is dropped")
+}

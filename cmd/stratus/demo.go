@@ -14,14 +14,23 @@ import (
 // demoStep is the sample interval of the live demo world.
 const demoStep = 15 * time.Second
 
+// demoPruneEvery is how often the demo drops samples that fell out of its
+// window: often enough to bound memory, rarely enough to cost nothing.
+const demoPruneEvery = 10 * time.Minute
+
 // demo feeds the embedded engine with a simulated world in real time: history
 // for the configured backfill first, then one step of new samples as each
 // step's time arrives, so that the demo moves while you watch.
+//
+// The store keeps a sliding window of twice the backfill (at least two
+// hours), so that a demo left running for days does not grow without bound.
 type demo struct {
-	world    *sim.World
-	store    *query.Embedded
-	reporter query.StatusReporter
-	logger   *slog.Logger
+	world     *sim.World
+	store     *query.Embedded
+	reporter  query.StatusReporter
+	logger    *slog.Logger
+	window    time.Duration
+	lastPrune time.Time
 }
 
 func newDemo(cfg config.DemoConfig, store *query.Embedded, reporter query.StatusReporter,
@@ -41,7 +50,14 @@ func newDemo(cfg config.DemoConfig, store *query.Embedded, reporter query.Status
 	if err != nil {
 		return nil, fmt.Errorf("demo world: %w", err)
 	}
-	return &demo{world: world, store: store, reporter: reporter, logger: logger}, nil
+	return &demo{
+		world:     world,
+		store:     store,
+		reporter:  reporter,
+		logger:    logger,
+		window:    max(2*backfill, 2*time.Hour),
+		lastPrune: time.Now(),
+	}, nil
 }
 
 // backfill writes the world's history up to now.
@@ -83,6 +99,12 @@ func (d *demo) advance(ctx context.Context, until time.Time) error {
 		return fmt.Errorf("demo world: %w", err)
 	}
 	d.report(nil)
+	if until.Sub(d.lastPrune) >= demoPruneEvery {
+		d.lastPrune = until
+		if err := d.store.DropBefore(until.Add(-d.window)); err != nil {
+			return fmt.Errorf("demo world: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -14,7 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/common/promslog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/stratus-monitoring/stratus/config"
+	"github.com/stratus-monitoring/stratus/query"
 )
 
 // runCommand runs the CLI in-process and returns the exit code and outputs.
@@ -379,4 +384,31 @@ func TestFlagsOverrideTheConfigFile(t *testing.T) {
 	require.NoError(t, g.loadConfig())
 	require.Equal(t, "http://from-file:9090", g.cfg.Prometheus.URL)
 	require.Equal(t, 2, g.cfg.Prometheus.MaxConcurrency)
+}
+
+// TestDemoKeepsASlidingWindow advances the demo world by hand far past its
+// window and checks that old samples are dropped and new ones arrive.
+func TestDemoKeepsASlidingWindow(t *testing.T) {
+	store, err := query.NewEmbedded(query.EmbeddedOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+
+	cfg := config.Default().Demo
+	cfg.Backfill = model.Duration(30 * time.Minute)
+	d, err := newDemo(cfg, store, nil, promslog.NewNopLogger())
+	require.NoError(t, err)
+	require.Equal(t, 2*time.Hour, d.window, "at least two hours")
+
+	now := time.Now()
+	require.NoError(t, d.backfill(now))
+	start := store.MinTime()
+	require.WithinDuration(t, now.Add(-30*time.Minute), start, demoStep)
+
+	// Three simulated hours later, pruned on the way.
+	later := now.Add(3 * time.Hour)
+	require.NoError(t, d.advance(context.Background(), later))
+	require.WithinDuration(t, later, store.MaxTime(), demoStep)
+	require.True(t, store.MinTime().After(start), "old samples were dropped")
+	require.False(t, store.MinTime().Before(later.Add(-d.window).Truncate(time.Millisecond)),
+		"min %s, window starts %s", store.MinTime(), later.Add(-d.window))
 }
