@@ -1,9 +1,12 @@
 package query
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -249,11 +252,13 @@ func (h *HTTP) run(
 		err = fmt.Errorf("%s at %s: %w", desc, h.url, err)
 	}
 
-	// A caller that gave up says nothing about the source's health, and
+	// A caller that cancelled says nothing about the source's health, and
 	// neither does a query the server answered by rejecting it as invalid:
-	// the source is up, the query is Stratus's fault.
+	// the source is up, the query is Stratus's fault. A caller's deadline
+	// that passed while the source did not answer is the source's failure:
+	// a hung Prometheus is down, not healthy.
 	rejected := status == http.StatusBadRequest || status == http.StatusUnprocessableEntity
-	if h.reporter != nil && ctx.Err() == nil {
+	if h.reporter != nil && !errors.Is(ctx.Err(), context.Canceled) {
 		if err != nil && !rejected {
 			h.reporter.ReportFailure(SourcePrometheus, time.Now(), err)
 		} else {
@@ -276,6 +281,9 @@ func (h *HTTP) withRetries(
 		if err == nil {
 			return samples, rec.status, nil
 		}
+		if rec.serverGaveUp {
+			err = fmt.Errorf("the server's own query timeout passed: %w", err)
+		}
 		if attempt >= h.retries || !isTransient(ctx, err, &rec) {
 			return 0, rec.status, err
 		}
@@ -283,6 +291,10 @@ func (h *HTTP) withRetries(
 		wait := h.backoff(attempt)
 		if rec.retryAfter >= 0 {
 			wait = rec.retryAfter
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+			return 0, rec.status, fmt.Errorf("no time left to wait %s before retrying: %w",
+				wait, err)
 		}
 		h.metrics.retried(engine)
 		h.logger.Debug("retrying query after transient error",
@@ -339,6 +351,10 @@ type attemptKey struct{}
 type attemptRecord struct {
 	status     int
 	retryAfter time.Duration // negative when the server sent none
+	// serverGaveUp is set when a 503's body says the server's own query
+	// deadline passed (errorType "timeout" or "canceled"). The API client
+	// reports every 5xx as a bare server error, so only the body tells.
+	serverGaveUp bool
 }
 
 // recordingTransport notes each response's status and Retry-After in the
@@ -357,6 +373,22 @@ func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error
 	rec.status = resp.StatusCode
 	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 		rec.retryAfter = d
+	}
+	if resp.StatusCode == http.StatusServiceUnavailable {
+		// Error bodies are small; read a bounded prefix and hand the API
+		// client the same bytes.
+		body, readErr := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		_ = resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		if readErr == nil {
+			var answer struct {
+				ErrorType v1.ErrorType `json:"errorType"`
+			}
+			if json.Unmarshal(body, &answer) == nil {
+				rec.serverGaveUp = answer.ErrorType == v1.ErrTimeout ||
+					answer.ErrorType == v1.ErrCanceled
+			}
+		}
 	}
 	return resp, err
 }
@@ -385,15 +417,22 @@ func isTransient(ctx context.Context, err error, rec *attemptRecord) bool {
 	if ctx.Err() != nil {
 		return false
 	}
+	// Prometheus says "timeout" or "canceled" when its own query deadline
+	// passed: the query is too heavy for it now, and repeating it at once
+	// only adds load to a server that is already struggling.
+	if rec.serverGaveUp {
+		return false
+	}
+	var apiErr *v1.Error
 	switch {
-	case rec.status == http.StatusTooManyRequests || rec.status >= 500:
+	case rec.status == http.StatusTooManyRequests || rec.status >= 500 ||
+		rec.status == http.StatusRequestTimeout:
 		return true
 	case rec.status >= 400:
 		return false
 	case rec.status >= 200:
 		// An answer that could not be read, such as a truncated body, is
 		// the network's fault; a well-formed answer of the wrong shape is not.
-		var apiErr *v1.Error
 		if errors.As(err, &apiErr) {
 			return false
 		}

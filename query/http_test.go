@@ -247,7 +247,7 @@ func TestHTTPRetries(t *testing.T) {
 			name: "503 API error then success",
 			reply: func(n int, w http.ResponseWriter, _ *http.Request) bool {
 				if n <= 2 {
-					answerError(w, http.StatusServiceUnavailable, "timeout", "query timed out")
+					answerError(w, http.StatusServiceUnavailable, "unavailable", "store gateway down")
 					return true
 				}
 				return false
@@ -399,11 +399,21 @@ func TestHTTPCallerCancellation(t *testing.T) {
 	reporter := &recordingReporter{}
 	h := newTestHTTP(t, srv.URL, HTTPOptions{MaxConcurrency: 1, Reporter: reporter})
 
+	// A hung server: the caller's deadline passes. Not retried, and the
+	// source is reported down, since it did not answer.
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, err := h.Query(ctx, `up`, time.Now())
 	require.Error(t, err)
 	require.Equal(t, 1, int(api.requests.Load()), "a caller's deadline is not retried")
+	require.Len(t, reporter.failures, 1, "a hung source is down")
+
+	// A caller that cancels says nothing about the source.
+	ctx, cancelNow := context.WithCancel(context.Background())
+	go func() { time.Sleep(20 * time.Millisecond); cancelNow() }()
+	_, err = h.Query(ctx, `up`, time.Now())
+	require.ErrorIs(t, err, context.Canceled)
+	require.Len(t, reporter.failures, 1)
 
 	// Waiting for a slot ends with the caller's context too.
 	h.slots <- struct{}{}
@@ -413,25 +423,40 @@ func TestHTTPCallerCancellation(t *testing.T) {
 	require.ErrorContains(t, err, "concurrency slot")
 	<-h.slots
 
-	// Nor does waiting to retry outlast it.
+	// A retry that would wait past the caller's deadline is not waited for.
 	failing := httptest.NewServer(&fakeAPI{reply: func(_ int, w http.ResponseWriter, _ *http.Request) bool {
 		http.Error(w, "broken", http.StatusInternalServerError)
 		return true
 	}})
 	defer failing.Close()
 	h = newTestHTTP(t, failing.URL, HTTPOptions{
-		Reporter:    reporter,
 		BackoffBase: time.Hour,
 		BackoffMax:  time.Hour,
 	})
-	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	began := time.Now()
 	_, err = h.Query(ctx, `up`, time.Now())
-	require.ErrorContains(t, err, "waiting to retry")
+	require.ErrorContains(t, err, "no time left to wait")
 	require.ErrorContains(t, err, "500")
-
+	require.Less(t, time.Since(began), time.Second, "failed at once")
 	require.Zero(t, reporter.successes)
-	require.Empty(t, reporter.failures, "a caller giving up says nothing about the source")
+}
+
+// TestHTTPServerTimeoutNotRetried: Prometheus's own query timeout means the
+// query is too heavy for it now; repeating it only adds load.
+func TestHTTPServerTimeoutNotRetried(t *testing.T) {
+	api := &fakeAPI{reply: func(_ int, w http.ResponseWriter, _ *http.Request) bool {
+		answerError(w, http.StatusServiceUnavailable, "timeout", "query timed out in query execution")
+		return true
+	}}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	sleeper := &fakeSleep{}
+	h := newTestHTTP(t, srv.URL, HTTPOptions{Sleep: sleeper.sleep})
+	_, err := h.Query(context.Background(), `up`, time.Now())
+	require.ErrorContains(t, err, "own query timeout")
+	require.Equal(t, 1, int(api.requests.Load()))
 }
 
 func TestHTTPMaxConcurrency(t *testing.T) {
@@ -589,6 +614,7 @@ func TestIsTransient(t *testing.T) {
 		{"500", ctx, errors.New("x"), 500, true},
 		{"429", ctx, errors.New("x"), 429, true},
 		{"404", ctx, errors.New("x"), 404, false},
+		{"408", ctx, errors.New("x"), 408, true},
 		{"deadline", ctx, context.DeadlineExceeded, 0, true},
 		{"other", ctx, errors.New("x509: unknown authority"), 0, false},
 		{"caller gone", canceled, context.DeadlineExceeded, 500, false},
