@@ -48,6 +48,8 @@ type globals struct {
 	stderr      io.Writer
 	logger      *slog.Logger
 	cfg         *config.Config
+	// storageLock is set while serve holds --storage.path.
+	storageLock *storageLock
 }
 
 // command is one subcommand: it registers its flags, then runs once parsed.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -244,8 +245,12 @@ func startServe(t *testing.T, args ...string) *serving {
 	s := &serving{addr: closedAddr(t), done: make(chan int, 1), stderr: &lockedBuffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	all := append([]string{"--storage.path=" + t.TempDir(), "serve",
-		"--web.listen-address=" + s.addr}, args...)
+	all := append([]string{"serve", "--web.listen-address=" + s.addr}, args...)
+	if !slices.ContainsFunc(args, func(a string) bool {
+		return strings.HasPrefix(a, "--storage.path=")
+	}) {
+		all = append(all, "--storage.path="+t.TempDir())
+	}
 	go func() { s.done <- run(ctx, all, io.Discard, s.stderr) }()
 	t.Cleanup(func() {
 		if code := s.stop(); code != exitOK {
@@ -411,4 +416,24 @@ func TestDemoKeepsASlidingWindow(t *testing.T) {
 	require.True(t, store.MinTime().After(start), "old samples were dropped")
 	require.False(t, store.MinTime().Before(later.Add(-d.window).Truncate(time.Millisecond)),
 		"min %s, window starts %s", store.MinTime(), later.Add(-d.window))
+}
+
+// TestStorageIsOwnedByOneServe: a second serve on the same --storage.path
+// refuses to start, and a one-shot command beside it leaves it alone.
+func TestStorageIsOwnedByOneServe(t *testing.T) {
+	storage := t.TempDir()
+	s := startServe(t, "--storage.path="+storage, "--source.openmetrics=testdata/small.om")
+
+	code, _, stderr := runCommand(t, "--storage.path="+storage, "serve",
+		"--web.listen-address="+closedAddr(t), "--source.openmetrics=testdata/small.om")
+	require.Equal(t, exitError, code)
+	require.Contains(t, stderr, "in use by another stratus serve")
+
+	code, _, stderr = runCommand(t, "--storage.path="+storage,
+		"--source.openmetrics=testdata/small.om", "telemetry")
+	require.Equal(t, exitOK, code, stderr)
+	status, _ := s.get("/metrics")
+	require.Equal(t, http.StatusOK, status)
+	_, err := os.Stat(filepath.Join(storage, "embedded-tsdb", "lock"))
+	require.NoError(t, err, "serve's store is untouched")
 }

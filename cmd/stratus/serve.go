@@ -57,6 +57,14 @@ func (c *serveCommand) run(ctx context.Context, g *globals) int {
 		return exitOK
 	}
 
+	lock, err := lockStorage(g.storagePath)
+	if err != nil {
+		g.logger.Error("cannot start", "err", err)
+		return exitError
+	}
+	g.storageLock = lock
+	defer func() { _ = lock.release() }()
+
 	srv, err := g.newServer(c)
 	if err != nil {
 		g.logger.Error("cannot start", "err", err)

@@ -54,9 +54,15 @@ func (g *globals) openSource(
 		return &source{querier: h, name: sourcePrometheus}, nil
 	}
 
-	dir, err := g.embeddedDir()
-	if err != nil {
-		return nil, err
+	// Only serve owns --storage.path (and locks it); a one-shot command's
+	// embedded store lives in a temporary directory of its own, so that it
+	// never touches the store of a serve running beside it.
+	var dir string
+	if g.storageLock != nil {
+		var err error
+		if dir, err = g.embeddedDir(); err != nil {
+			return nil, err
+		}
 	}
 	e, err := query.NewEmbedded(query.EmbeddedOptions{
 		Dir:     dir,
@@ -81,13 +87,10 @@ func (g *globals) openSource(
 	return &source{querier: e, embedded: e, name: sourceOpenMetrics, fixedAt: e.MaxTime()}, nil
 }
 
-// embeddedDir prepares the directory of the embedded TSDB under
-// --storage.path. Its contents are rebuilt on every start, so a leftover
-// from an earlier run is removed first.
+// embeddedDir prepares the directory of serve's embedded TSDB under the
+// locked --storage.path. Its contents are rebuilt on every start, so a
+// leftover from an earlier run is removed first.
 func (g *globals) embeddedDir() (string, error) {
-	if err := os.MkdirAll(g.storagePath, 0o750); err != nil {
-		return "", fmt.Errorf("--storage.path: %w", err)
-	}
 	dir := filepath.Join(g.storagePath, "embedded-tsdb")
 	if err := os.RemoveAll(dir); err != nil {
 		return "", fmt.Errorf("--storage.path: clearing %s: %w", dir, err)
