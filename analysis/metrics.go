@@ -47,10 +47,15 @@ func (m *schedulerMetrics) observe(
 	m.lastRun.WithLabelValues(engine).Set(float64(finished.UnixNano()) / 1e9)
 	if err != nil {
 		m.runs.WithLabelValues(engine, "failure").Inc()
-		m.runs.WithLabelValues(engine, "success").Add(0)
 		return
 	}
 	m.runs.WithLabelValues(engine, "success").Inc()
-	m.runs.WithLabelValues(engine, "failure").Add(0)
 	m.lastOK.WithLabelValues(engine).Set(float64(finished.UnixNano()) / 1e9)
+}
+
+// init exposes both results of an engine's run counter at zero, so that
+// rate() and increase() work from the first failure.
+func (m *schedulerMetrics) init(engine string) {
+	m.runs.WithLabelValues(engine, "success")
+	m.runs.WithLabelValues(engine, "failure")
 }

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stratus-monitoring/stratus/query"
 )
 
 // Engine is one kind of analysis. Run gathers its inputs at the evaluation time
@@ -113,6 +115,9 @@ func NewScheduler(
 		logger:  logger,
 		metrics: newSchedulerMetrics(reg),
 	}
+	for _, j := range jobs {
+		s.metrics.init(j.Engine.Name())
+	}
 	s.current.Store(&Snapshot{results: map[string]Result{}})
 	return s, nil
 }
@@ -157,7 +162,7 @@ func (s *Scheduler) loop(ctx context.Context, job Job) {
 func (s *Scheduler) RunOnce(ctx context.Context, job Job) Result {
 	name := job.Engine.Name()
 	at := s.clock()
-	runCtx, cancel := context.WithTimeout(ctx, job.Timeout)
+	runCtx, cancel := context.WithTimeout(query.WithEngine(ctx, name), job.Timeout)
 	defer cancel()
 
 	start := time.Now()
@@ -166,11 +171,23 @@ func (s *Scheduler) RunOnce(ctx context.Context, job Job) Result {
 	if err == nil && runCtx.Err() != nil {
 		err = fmt.Errorf("engine %s: %w", name, runCtx.Err())
 	}
+	if err != nil && ctx.Err() != nil {
+		// Shutting down: a run cut short is neither a failure nor a result.
+		r, _ := s.Snapshot().Result(name)
+		return r
+	}
 	s.metrics.observe(name, start.Add(elapsed), elapsed, err)
-	if err != nil {
+	previous, _ := s.Snapshot().Result(name)
+	switch {
+	case err != nil && previous.Err == nil:
 		s.logger.Warn("analysis failed; serving the last good result",
 			"engine", name, "err", err)
-	} else {
+	case err != nil:
+		// Still failing: said once already, and the source health says the rest.
+		s.logger.Debug("analysis failed again", "engine", name, "err", err)
+	case previous.Err != nil:
+		s.logger.Info("analysis succeeded again", "engine", name, "duration", elapsed)
+	default:
 		s.logger.Debug("analysis finished", "engine", name, "duration", elapsed)
 	}
 	return s.publish(name, at, value, err)

@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/promslog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/stratus-monitoring/stratus/query"
 )
 
 // scriptedEngine returns the results it is given, one per run, and then
@@ -178,4 +180,41 @@ func TestSnapshotReadsDoNotRaceWithRuns(t *testing.T) {
 		}
 	})
 	wg.Wait()
+}
+
+func TestRunCutShortByShutdownIsNotAFailure(t *testing.T) {
+	engine := &scriptedEngine{name: "e", results: []scripted{{block: true}}}
+	job := Job{Engine: engine, Interval: time.Minute, Timeout: time.Minute}
+	s, err := NewScheduler([]Job{job}, time.Now, promslog.NewNopLogger(), nil)
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
+	r := s.RunOnce(ctx, job)
+	require.Zero(t, r.Runs)
+	require.Zero(t, testutil.ToFloat64(s.metrics.runs.WithLabelValues("e", "failure")))
+	require.False(t, s.Ready())
+}
+
+func TestRunTagsQueriesWithTheEngine(t *testing.T) {
+	var seen string
+	engine := engineFunc{"discovery", func(ctx context.Context, _ time.Time) (any, error) {
+		seen = query.EngineFrom(ctx)
+		return 1, nil
+	}}
+	job := Job{Engine: engine, Interval: time.Minute, Timeout: time.Second}
+	s, err := NewScheduler([]Job{job}, time.Now, promslog.NewNopLogger(), nil)
+	require.NoError(t, err)
+	s.RunOnce(context.Background(), job)
+	require.Equal(t, "discovery", seen)
+}
+
+type engineFunc struct {
+	name string
+	run  func(context.Context, time.Time) (any, error)
+}
+
+func (e engineFunc) Name() string { return e.name }
+func (e engineFunc) Run(ctx context.Context, at time.Time) (any, error) {
+	return e.run(ctx, at)
 }

@@ -60,7 +60,7 @@ func (h *SourceHealth) ReportSuccess(source string, at time.Time) {
 	defer h.mu.Unlock()
 	st := h.state(source)
 	if st.reported && !st.up {
-		h.logger.Info("data source recovered", "source", source)
+		h.logger.Info("data source recovered", "data_source", source)
 	}
 	st.up, st.reported = true, true
 	if at.After(st.lastSuccess) {
@@ -75,7 +75,7 @@ func (h *SourceHealth) ReportFailure(source string, _ time.Time, err error) {
 	st := h.state(source)
 	if st.up || !st.reported {
 		h.logger.Warn("data source unavailable; serving the last good results",
-			"source", source, "err", err)
+			"data_source", source, "err", err)
 	}
 	st.up, st.reported = false, true
 }

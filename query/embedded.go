@@ -410,7 +410,7 @@ func (e *Embedded) exec(ctx context.Context, q promql.Query, expr string) (model
 		return nil, res.Err
 	}
 	for _, w := range res.Warnings.AsErrors() {
-		e.logger.Debug("query warning", "source", "embedded", "expr", expr, "warning", w)
+		e.logger.Debug("query warning", "data_source", "embedded", "expr", expr, "warning", w)
 	}
 	return toModelValue(res.Value)
 }

@@ -298,7 +298,7 @@ func (h *HTTP) withRetries(
 		}
 		h.metrics.retried(engine)
 		h.logger.Debug("retrying query after transient error",
-			"source", SourcePrometheus, "query", desc, "attempt", attempt+1,
+			"data_source", SourcePrometheus, "query", desc, "attempt", attempt+1,
 			"wait", wait, "err", err)
 		if serr := h.sleep(ctx, wait); serr != nil {
 			return 0, rec.status, fmt.Errorf("waiting to retry: %w (last error: %w)", serr, err)
@@ -340,7 +340,7 @@ func (h *HTTP) backoff(attempt int) time.Duration {
 
 func (h *HTTP) logWarnings(expr string, warnings v1.Warnings) {
 	for _, w := range warnings {
-		h.logger.Debug("query warning", "source", SourcePrometheus, "expr", expr, "warning", w)
+		h.logger.Debug("query warning", "data_source", SourcePrometheus, "expr", expr, "warning", w)
 	}
 }
 

@@ -64,7 +64,7 @@ func (e *Embedded) LoadOpenMetricsReader(r io.Reader, name string) error {
 	if err := ld.app.Commit(); err != nil {
 		return fmt.Errorf("%s: committing samples: %w", name, err)
 	}
-	e.logger.Info("loaded OpenMetrics", "source", "openmetrics", "file", name,
+	e.logger.Info("loaded OpenMetrics", "data_source", "openmetrics", "file", name,
 		"samples", ld.samples, "series", len(ld.cache), "duration", time.Since(start))
 	return nil
 }

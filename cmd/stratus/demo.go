@@ -67,7 +67,7 @@ func (d *demo) backfill(now time.Time) error {
 		return err
 	}
 	d.logger.Info("demo world backfilled", "until", now.UTC().Format(time.RFC3339),
-		"took", time.Since(began))
+		"duration", time.Since(began))
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -349,10 +350,13 @@ func TestServeUnreachablePrometheus(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, status)
 	// The outage is logged once however many runs fail.
 	require.Eventually(t, func() bool {
-		return strings.Contains(s.stderr.String(), `result=failure`) ||
-			strings.Count(s.stderr.String(), "analysis failed") >= 3
+		_, body := s.get("/metrics")
+		return regexp.MustCompile(
+			`stratus_analysis_runs_total\{engine="telemetry",result="failure"\} ([3-9]|\d\d)`).
+			MatchString(body)
 	}, 10*time.Second, 20*time.Millisecond)
 	require.Equal(t, 1, strings.Count(s.stderr.String(), "data source unavailable"))
+	require.Equal(t, 1, strings.Count(s.stderr.String(), "analysis failed"))
 }
 
 func TestServeDemo(t *testing.T) {

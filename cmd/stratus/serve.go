@@ -135,7 +135,7 @@ func (g *globals) sourceName() string {
 func (s *server) serve(ctx context.Context) error {
 	logger := s.g.logger
 	logger.Info("starting stratus", "version", version.Info(), "build", version.BuildContext(),
-		"source", s.source.name)
+		"data_source", s.source.name)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

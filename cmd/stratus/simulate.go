@@ -64,7 +64,7 @@ func (c *simulateCommand) run(_ context.Context, g *globals) int {
 	}
 	g.logger.Info("wrote simulated world", "dir", c.outputDir, "scenario", opts.Scenario,
 		"seed", opts.Seed, "start", opts.Start.Format(time.RFC3339),
-		"duration", model.Duration(opts.Duration), "took", time.Since(began))
+		"duration", model.Duration(opts.Duration), "duration", time.Since(began))
 	return exitOK
 }
 

@@ -46,7 +46,7 @@ func (g *globals) openSource(
 			Retries:          retries,
 			Reporter:         reporter,
 			Metrics:          metrics,
-			Logger:           g.logger.With("source", sourcePrometheus),
+			Logger:           g.logger,
 		})
 		if err != nil {
 			return nil, err
