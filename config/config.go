@@ -20,14 +20,14 @@ import (
 	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v2"
+
+	"github.com/stratus-monitoring/stratus/sim"
 )
 
 // Config is the whole configuration file.
 type Config struct {
 	Prometheus PrometheusConfig `yaml:"prometheus"`
-	Identity   IdentityConfig   `yaml:"identity"`
 	Engines    EnginesConfig    `yaml:"engines"`
-	Limits     LimitsConfig     `yaml:"limits"`
 	Demo       DemoConfig       `yaml:"demo"`
 }
 
@@ -39,14 +39,6 @@ type PrometheusConfig struct {
 	QueryTimeout   model.Duration             `yaml:"query_timeout"`
 	MaxConcurrency int                        `yaml:"max_concurrency"`
 	Retries        int                        `yaml:"retries"`
-}
-
-// IdentityConfig lists the tag and label keys that name a service, in order of
-// preference, and the keys that carry ownership metadata.
-type IdentityConfig struct {
-	ServiceLabels []string `yaml:"service_labels"`
-	TeamLabels    []string `yaml:"team_labels"`
-	OwnerLabels   []string `yaml:"owner_labels"`
 }
 
 // EnginesConfig holds the schedule of each analysis engine.
@@ -61,14 +53,6 @@ type EngineConfig struct {
 	// Timeout bounds one run; a run that exceeds it fails and the last good
 	// result keeps being served.
 	Timeout model.Duration `yaml:"timeout"`
-}
-
-// LimitsConfig bounds cardinality. What is dropped is counted in
-// stratus_series_dropped_total{family}.
-type LimitsConfig struct {
-	MaxServices  int `yaml:"max_services"`
-	MaxEdges     int `yaml:"max_edges"`
-	MaxResources int `yaml:"max_resources"`
 }
 
 // DemoConfig shapes the built-in world that serve runs when no data source is given.
@@ -88,21 +72,11 @@ func Default() Config {
 			MaxConcurrency: 4,
 			Retries:        3,
 		},
-		Identity: IdentityConfig{
-			ServiceLabels: []string{"service", "app.kubernetes.io/name", "app"},
-			TeamLabels:    []string{"team"},
-			OwnerLabels:   []string{"owner"},
-		},
 		Engines: EnginesConfig{
 			Telemetry: EngineConfig{
 				Interval: model.Duration(time.Minute),
 				Timeout:  model.Duration(30 * time.Second),
 			},
-		},
-		Limits: LimitsConfig{
-			MaxServices:  1000,
-			MaxEdges:     20000,
-			MaxResources: 20000,
 		},
 		Demo: DemoConfig{
 			Scenario: "startup",
@@ -165,18 +139,10 @@ func (c *Config) Validate() error {
 	if c.Prometheus.Retries < 0 {
 		errs = append(errs, errors.New("prometheus.retries: must not be negative"))
 	}
-	if len(c.Identity.ServiceLabels) == 0 {
-		errs = append(errs, errors.New("identity.service_labels: at least one key is needed"))
-	}
 	errs = append(errs, c.Engines.Telemetry.validate("engines.telemetry")...)
-	for field, v := range map[string]int{
-		"limits.max_services":  c.Limits.MaxServices,
-		"limits.max_edges":     c.Limits.MaxEdges,
-		"limits.max_resources": c.Limits.MaxResources,
-	} {
-		if v < 1 {
-			errs = append(errs, fmt.Errorf("%s: must be at least 1", field))
-		}
+	if !slices.Contains(sim.Scenarios(), c.Demo.Scenario) {
+		errs = append(errs, fmt.Errorf("demo.scenario: %q is not one of %s",
+			c.Demo.Scenario, strings.Join(sim.Scenarios(), ", ")))
 	}
 	if c.Demo.Backfill < 0 {
 		errs = append(errs, errors.New("demo.backfill: must not be negative"))
@@ -196,16 +162,21 @@ func (e EngineConfig) validate(field string) []error {
 }
 
 // ValidatePrometheusURL checks that u is an absolute http or https URL.
+// Errors never repeat a password the URL may carry.
 func ValidatePrometheusURL(u string) error {
 	parsed, err := url.Parse(u)
 	if err != nil {
-		return err
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			return urlErr.Err // its URL field would repeat the password
+		}
+		return errors.New("not a valid URL")
 	}
 	if parsed.Scheme != "http" && parsed.Scheme != "https" {
-		return fmt.Errorf("%q: scheme must be http or https", u)
+		return fmt.Errorf("%q: scheme must be http or https", parsed.Redacted())
 	}
 	if parsed.Host == "" {
-		return fmt.Errorf("%q: host is missing", u)
+		return fmt.Errorf("%q: host is missing", parsed.Redacted())
 	}
 	return nil
 }

@@ -30,11 +30,8 @@ func TestLoadFullFile(t *testing.T) {
 	// Relative files inside the config resolve against the config's directory.
 	require.Equal(t, filepath.Join("testdata", "password.txt"),
 		cfg.Prometheus.HTTPClient.BasicAuth.PasswordFile)
-	require.Equal(t, []string{"service", "app"}, cfg.Identity.ServiceLabels)
-	require.Equal(t, []string{"team", "squad"}, cfg.Identity.TeamLabels)
 	require.Equal(t, model.Duration(2*time.Minute), cfg.Engines.Telemetry.Interval)
 	require.Equal(t, model.Duration(20*time.Second), cfg.Engines.Telemetry.Timeout)
-	require.Equal(t, LimitsConfig{MaxServices: 500, MaxEdges: 5000, MaxResources: 10000}, cfg.Limits)
 	require.Equal(t, DemoConfig{Scenario: "steady", Seed: 42, Backfill: model.Duration(time.Hour)},
 		cfg.Demo)
 }
@@ -44,7 +41,7 @@ func TestPartialFileKeepsOtherDefaults(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 0, cfg.Prometheus.Retries)
 	require.Equal(t, 4, cfg.Prometheus.MaxConcurrency)
-	require.Equal(t, Default().Identity, cfg.Identity)
+	require.Equal(t, Default().Engines, cfg.Engines)
 }
 
 func TestParseErrorsNameLineOrField(t *testing.T) {
@@ -65,7 +62,7 @@ func TestParseErrorsNameLineOrField(t *testing.T) {
 		},
 		{
 			name:    "wrong type",
-			content: "limits:\n  max_services: many\n",
+			content: "prometheus:\n  max_concurrency: many\n",
 			want:    []string{"line 2", "many"},
 		},
 		{
@@ -104,19 +101,14 @@ func TestParseErrorsNameLineOrField(t *testing.T) {
 			want:    []string{"prometheus.query_timeout"},
 		},
 		{
-			name:    "no service labels",
-			content: "identity:\n  service_labels: []\n",
-			want:    []string{"identity.service_labels"},
-		},
-		{
 			name:    "zero interval and timeout",
 			content: "engines:\n  telemetry:\n    interval: 0s\n    timeout: 0s\n",
 			want:    []string{"engines.telemetry.interval", "engines.telemetry.timeout"},
 		},
 		{
-			name:    "zero limit",
-			content: "limits:\n  max_edges: 0\n",
-			want:    []string{"limits.max_edges"},
+			name:    "unknown scenario",
+			content: "demo:\n  scenario: nosuch\n",
+			want:    []string{"demo.scenario", "nosuch", "startup"},
 		},
 		{
 			name:    "negative backfill",
@@ -147,13 +139,13 @@ func TestLoadNamesTheFile(t *testing.T) {
 	require.ErrorContains(t, err, "absent.yml")
 
 	path := filepath.Join(t.TempDir(), "stratus.yml")
-	require.NoError(t, os.WriteFile(path, []byte("limits:\n  max_edges: x\n"), 0o600))
+	require.NoError(t, os.WriteFile(path, []byte("prometheus:\n  retries: x\n"), 0o600))
 	_, err = Load(path)
 	require.ErrorContains(t, err, path+": line 2")
 }
 
 func TestValidationErrorsAreStable(t *testing.T) {
-	content := []byte("limits:\n  max_services: 0\n  max_edges: 0\n  max_resources: 0\n")
+	content := []byte("prometheus:\n  max_concurrency: 0\n  retries: -1\n  query_timeout: 0s\n")
 	_, first := Parse(content)
 	for range 20 {
 		_, again := Parse(content)
@@ -167,7 +159,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(full)
 	f.Add([]byte(""))
 	f.Add([]byte("prometheus: {url: 'http://x'}\n"))
-	f.Add([]byte("limits: [1, 2]\n"))
+	f.Add([]byte("engines: [1, 2]\n"))
 	f.Add([]byte("demo:\n  backfill: 99999999999999999999h\n"))
 	f.Fuzz(func(t *testing.T, content []byte) {
 		cfg, err := Parse(content)
@@ -175,4 +167,16 @@ func FuzzParse(f *testing.F) {
 			require.NoError(t, cfg.Validate(), "Parse accepted what Validate rejects")
 		}
 	})
+}
+
+func TestURLErrorsHidePasswords(t *testing.T) {
+	for _, u := range []string{"ftp://alice:hunter2@host/", "http://alice:hunter2@/",
+		"http://alice:hunter2@host:port/%zz"} {
+		err := ValidatePrometheusURL(u)
+		require.Error(t, err, u)
+		require.NotContains(t, err.Error(), "hunter2")
+	}
+	_, err := Parse([]byte("prometheus:\n  url: ftp://alice:hunter2@host/\n"))
+	require.ErrorContains(t, err, "prometheus.url")
+	require.NotContains(t, err.Error(), "hunter2")
 }

@@ -42,6 +42,7 @@ type globals struct {
 	storagePath string
 	promURL     string
 	maxConc     int
+	maxConcSet  bool
 	openMetrics []string
 	logConfig   promslog.Config
 	stdout      io.Writer
@@ -101,7 +102,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 		"in the configuration file.").PlaceHolder("URL").StringVar(&g.promURL)
 	app.Flag("prometheus.max-concurrency", "Queries in flight at once against the "+
 		"Prometheus URL. Overrides prometheus.max_concurrency in the configuration file.").
-		PlaceHolder("N").IntVar(&g.maxConc)
+		PlaceHolder("N").IsSetByUser(&g.maxConcSet).IntVar(&g.maxConc)
 	app.Flag("source.openmetrics", "Timestamped OpenMetrics file to load into "+
 		"the embedded engine instead of querying Prometheus. Repeatable.").
 		PlaceHolder("FILE").StringsVar(&g.openMetrics)
@@ -158,7 +159,7 @@ func (g *globals) loadConfig() error {
 		}
 		cfg.Prometheus.URL = g.promURL
 	}
-	if g.maxConc != 0 {
+	if g.maxConcSet {
 		if g.maxConc < 1 {
 			return errors.New("--prometheus.max-concurrency: must be at least 1")
 		}

@@ -80,6 +80,8 @@ func TestBadInputExitsWithThree(t *testing.T) {
 			"--at=yesterday"}, []string{"--at", "yesterday"}},
 		{"bad max concurrency", []string{"--prometheus.max-concurrency=-2", "telemetry"},
 			[]string{"--prometheus.max-concurrency"}},
+		{"zero max concurrency", []string{"--prometheus.max-concurrency=0", "telemetry"},
+			[]string{"--prometheus.max-concurrency"}},
 		{"bad --output", []string{"telemetry", "--output=xml"}, []string{"xml"}},
 		{"bad duration", []string{"simulate", "--output-dir=" + t.TempDir(), "--duration=1x"},
 			[]string{"--duration"}},
@@ -200,7 +202,8 @@ func TestParseTime(t *testing.T) {
 		require.NoError(t, err, in)
 		require.True(t, want.Equal(got), "%s: got %s", in, got)
 	}
-	for _, bad := range []string{"", "now", "NaN", "+Inf", "2026-13-01T00:00:00Z"} {
+	for _, bad := range []string{"", "now", "NaN", "+Inf", "2026-13-01T00:00:00Z", "1e30",
+		"-1e19", "253402300800"} {
 		_, err := parseTime(bad)
 		require.Error(t, err, bad)
 	}
@@ -384,7 +387,8 @@ func TestServeTelemetryPathAndCustomAddress(t *testing.T) {
 func TestFlagsOverrideTheConfigFile(t *testing.T) {
 	cfg := writeTemp(t, "stratus.yml",
 		"prometheus:\n  url: http://from-file:9090\n  max_concurrency: 2\n")
-	g := &globals{configFile: cfg, promURL: "http://from-flag:9090", maxConc: 7}
+	g := &globals{configFile: cfg, promURL: "http://from-flag:9090", maxConc: 7,
+		maxConcSet: true}
 	require.NoError(t, g.loadConfig())
 	require.Equal(t, "http://from-flag:9090", g.cfg.Prometheus.URL)
 	require.Equal(t, 7, g.cfg.Prometheus.MaxConcurrency)

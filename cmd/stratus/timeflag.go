@@ -7,6 +7,11 @@ import (
 	"time"
 )
 
+const (
+	minUnixSeconds = -62135596800 // 0001-01-01T00:00:00Z
+	maxUnixSeconds = 253402300799 // 9999-12-31T23:59:59Z
+)
+
 // parseTime reads a time as RFC 3339 or as Unix seconds (fractions allowed),
 // the two forms the Prometheus API accepts too.
 func parseTime(s string) (time.Time, error) {
@@ -16,6 +21,10 @@ func parseTime(s string) (time.Time, error) {
 	secs, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(secs) || math.IsInf(secs, 0) {
 		return time.Time{}, fmt.Errorf("%q is neither RFC 3339 nor Unix seconds", s)
+	}
+	// Beyond these a time no longer prints as RFC 3339 (years 1 to 9999).
+	if secs < minUnixSeconds || secs > maxUnixSeconds {
+		return time.Time{}, fmt.Errorf("%q is outside the years 1 to 9999", s)
 	}
 	whole, frac := math.Modf(secs)
 	return time.Unix(int64(whole), int64(math.Round(frac*1e9))).UTC(), nil
