@@ -80,8 +80,11 @@ func (d *demo) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-ticker.C:
+			// A world that failed once is unusable (sim.World's contract);
+			// stop feeding it and leave the source reported down.
 			if err := d.advance(ctx, now); err != nil {
-				d.logger.Warn("demo world could not advance", "err", err)
+				d.logger.Error("demo world stopped", "err", err)
+				return
 			}
 		}
 	}

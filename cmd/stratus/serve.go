@@ -139,26 +139,29 @@ func (s *server) serve(ctx context.Context) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
-	if s.source.demo {
-		demo, err := newDemo(s.g.cfg.Demo, s.source.embedded, s.health, logger)
-		if err != nil {
-			return err
-		}
-		// The first analysis should see the backfilled history.
-		if err := demo.backfill(time.Now()); err != nil {
-			return err
-		}
-		wg.Go(func() { demo.run(ctx) })
-	}
-	wg.Go(func() { s.scheduler.Run(ctx) })
 
+	// Listen first, so that /-/healthy answers while the demo backfills;
+	// /-/ready waits for the first analysis.
 	httpServer := &http.Server{
 		Handler:           s.handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.ListenAndServe(httpServer, s.cmd.web, logger) }()
+
+	var wg sync.WaitGroup
+	if s.source.demo {
+		demo, err := newDemo(s.g.cfg.Demo, s.source.embedded, s.health, logger)
+		if err != nil {
+			return errors.Join(err, httpServer.Close())
+		}
+		// The first analysis should see the backfilled history.
+		if err := demo.backfill(time.Now()); err != nil {
+			return errors.Join(err, httpServer.Close())
+		}
+		wg.Go(func() { demo.run(ctx) })
+	}
+	wg.Go(func() { s.scheduler.Run(ctx) })
 
 	var err error
 	select {
