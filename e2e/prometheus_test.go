@@ -35,9 +35,8 @@ var (
 	shared    world
 )
 
-// simulateWorld returns a one-hour startup world that ends about now, so that
-// instant queries at the present see its latest samples, backfilled with
-// promtool. The world is made once per test binary; each test gets its own
+// simulateWorld returns a 90-minute startup world, an hour of it past,
+// backfilled with promtool. The world is made once per test binary; each test gets its own
 // copy of the Prometheus data directory, since Prometheus writes to it.
 func simulateWorld(t *testing.T) world {
 	t.Helper()
@@ -54,9 +53,11 @@ func simulateWorld(t *testing.T) world {
 
 func makeWorld(t *testing.T, promtool string) (world, error) {
 	dir := filepath.Join(workDir, "world")
+	// The world ends half an hour after it is made, so that tests that query
+	// at the present keep finding its samples however long the run takes.
 	start := time.Now().Add(-time.Hour).Truncate(time.Minute).UTC()
 	code, _, stderr := runStratus(t, "simulate", "--scenario=startup", "--seed=7",
-		"--start="+strconv.FormatInt(start.Unix(), 10), "--duration=1h",
+		"--start="+strconv.FormatInt(start.Unix(), 10), "--duration=90m",
 		"--output-dir="+dir)
 	if code != 0 {
 		return world{}, fmt.Errorf("stratus simulate exited with %d: %s", code, stderr)
@@ -67,7 +68,7 @@ func makeWorld(t *testing.T, promtool string) (world, error) {
 	if err != nil {
 		return world{}, fmt.Errorf("promtool backfill: %w: %s", err, out)
 	}
-	return world{dir: dir, dataDir: dataDir, start: start, end: start.Add(time.Hour)}, nil
+	return world{dir: dir, dataDir: dataDir, start: start, end: start.Add(90 * time.Minute)}, nil
 }
 
 // startPrometheus runs a real Prometheus on addr over dataDir with the given

@@ -23,6 +23,9 @@ const (
 	DiffOnlyInB DifferenceKind = "only_in_b"
 	// DiffValue: both returned the series with values further apart than the tolerance.
 	DiffValue DifferenceKind = "value"
+	// DiffNothingCompared: both answered with no series, so agreement would
+	// prove nothing; an expression that ought to find data found none.
+	DiffNothingCompared DifferenceKind = "nothing_compared"
 )
 
 // Difference is one disagreement found by Compare.
@@ -42,6 +45,8 @@ func (d Difference) String() string {
 		return fmt.Sprintf("%s: error: a: %v; b: %v", d.Expr, d.ErrA, d.ErrB)
 	case DiffValue:
 		return fmt.Sprintf("%s: %s: a=%g b=%g", d.Expr, d.Series, d.A, d.B)
+	case DiffNothingCompared:
+		return fmt.Sprintf("%s: both answers are empty", d.Expr)
 	default:
 		return fmt.Sprintf("%s: %s: %s", d.Expr, d.Kind, d.Series)
 	}
@@ -51,8 +56,9 @@ func (d Difference) String() string {
 // lists where they disagree: the sets of series must be equal and the values
 // close. Values agree when both are NaN, or when they differ by at most tol
 // times the larger of 1 and their magnitudes, so tol acts as an absolute
-// tolerance near zero and a relative one for large values. Two errors agree.
-// The e2e tests use it to hold the embedded engine to real Prometheus and
+// tolerance near zero and a relative one for large values. An error on
+// either side, or two empty answers, count as disagreement: a comparison that
+// compared nothing must not pass. The e2e tests use it to hold the embedded engine to real Prometheus and
 // VictoriaMetrics.
 func Compare(
 	ctx context.Context,
@@ -66,9 +72,11 @@ func Compare(
 		va, errA := a.Query(ctx, expr, at)
 		vb, errB := b.Query(ctx, expr, at)
 		if errA != nil || errB != nil {
-			if errA == nil || errB == nil {
-				diffs = append(diffs, Difference{Expr: expr, Kind: DiffError, ErrA: errA, ErrB: errB})
-			}
+			diffs = append(diffs, Difference{Expr: expr, Kind: DiffError, ErrA: errA, ErrB: errB})
+			continue
+		}
+		if len(va) == 0 && len(vb) == 0 {
+			diffs = append(diffs, Difference{Expr: expr, Kind: DiffNothingCompared})
 			continue
 		}
 		diffs = append(diffs, compareVectors(expr, va, vb, tol)...)

@@ -23,9 +23,16 @@ func TestCompare(t *testing.T) {
 		`histogram_quantile(0.9, sum by (le) (rate(request_duration_seconds_bucket[5m])))`,
 		`0/0`,
 		`1/0`,
-		`sum(`, // both fail: no difference
 	}
 	require.Empty(t, Compare(ctx, a, b, exprs, at, 1e-9))
+
+	// A comparison that compares nothing does not pass: both failing, or
+	// both answering with no series.
+	diffs := Compare(ctx, a, b, []string{`sum(`, `absent_metric`}, at, 1e-9)
+	require.Len(t, diffs, 2)
+	require.Equal(t, DiffError, diffs[0].Kind)
+	require.Equal(t, DiffNothingCompared, diffs[1].Kind)
+	require.Equal(t, "absent_metric: both answers are empty", diffs[1].String())
 
 	// Make b differ: a value just outside the tolerance, and an extra series.
 	b2 := newEmbedded(t, EmbeddedOptions{})
@@ -38,7 +45,7 @@ func TestCompare(t *testing.T) {
 	require.NoError(t, a.Append(labels.FromStrings("__name__", "nan_x"), ts, 1))
 	require.NoError(t, b2.Append(labels.FromStrings("__name__", "nan_x"), ts, 0))
 
-	diffs := Compare(ctx, a, b2, []string{`extra`, `gauge_x`, `nan_x / 0`, `extra{service="y"} / 1`}, at, 0.001)
+	diffs = Compare(ctx, a, b2, []string{`extra`, `gauge_x`, `nan_x / 0`, `extra{service="y"} / 1`}, at, 0.001)
 	type kindSeries struct {
 		kind   DifferenceKind
 		series string
