@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -89,6 +90,22 @@ func TestBadInputExitsWithThree(t *testing.T) {
 			[]string{"--step"}},
 		{"bad start", []string{"simulate", "--output-dir=" + t.TempDir(), "--start=dawn"},
 			[]string{"--start"}},
+		{"zero duration", []string{"simulate", "--output-dir=" + t.TempDir(), "--duration=0s"},
+			[]string{"--duration"}},
+		{"zero step", []string{"simulate", "--output-dir=" + t.TempDir(), "--step=0s"},
+			[]string{"--step"}},
+		{"untagged share above one", []string{"simulate", "--output-dir=" + t.TempDir(),
+			"--untagged-share=2"}, []string{"--untagged-share"}},
+		{"relative telemetry path", []string{"serve", "--web.telemetry-path=metrics",
+			"--config.check"}, []string{"--web.telemetry-path"}},
+		{"reserved telemetry path", []string{"serve", "--web.telemetry-path=/-/healthy",
+			"--config.check"}, []string{"--web.telemetry-path"}},
+		{"bad listen address", []string{"serve", "--web.listen-address=:99999",
+			"--config.check"}, []string{"--web.listen-address"}},
+		{"missing password file", []string{"--config.file=" + writeTemp(t, "pw.yml",
+			"prometheus:\n  http_client:\n    basic_auth:\n      username: u\n"+
+				"      password_file: /nonexistent/pw\n"), "serve", "--config.check"},
+			[]string{"basic_auth.password_file", "/nonexistent/pw"}},
 		{"missing topology", []string{"simulate", "--output-dir=" + t.TempDir(),
 			"--topology=/nonexistent.edges"}, []string{"/nonexistent.edges"}},
 		{"missing output dir", []string{"simulate"}, []string{"output-dir"}},
@@ -187,8 +204,8 @@ func TestSimulateDefaultStart(t *testing.T) {
 	now := time.Date(2026, 12, 4, 16, 42, 7, 0, time.UTC)
 	opts, err := c.options(now)
 	require.NoError(t, err)
-	require.Equal(t, time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC), opts.Start,
-		"six hours before now, truncated to the hour")
+	require.Equal(t, time.Date(2026, 12, 4, 11, 0, 0, 0, time.UTC), opts.Start,
+		"six hours before the next full hour")
 }
 
 func TestParseTime(t *testing.T) {
@@ -444,4 +461,22 @@ func TestStorageIsOwnedByOneServe(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	_, err := os.Stat(filepath.Join(storage, "embedded-tsdb", "lock"))
 	require.NoError(t, err, "serve's store is untouched")
+}
+
+// TestTelemetryHonoursTheEngineTimeout: against a Prometheus that never
+// answers, the one-shot command gives up at engines.telemetry.timeout.
+func TestTelemetryHonoursTheEngineTimeout(t *testing.T) {
+	hung := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		// Reading the body lets the server notice when the client hangs up.
+		_, _ = io.ReadAll(r.Body)
+		<-r.Context().Done()
+	}))
+	t.Cleanup(hung.Close)
+	cfg := writeTemp(t, "stratus.yml", "engines:\n  telemetry:\n    timeout: 200ms\n")
+	began := time.Now()
+	code, _, stderr := runCommand(t, "--config.file="+cfg, "--prometheus.url="+hung.URL,
+		"telemetry")
+	require.Equal(t, exitError, code)
+	require.Contains(t, stderr, hung.URL)
+	require.Less(t, time.Since(began), 5*time.Second)
 }

@@ -5,13 +5,21 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"net"
 	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
@@ -45,12 +53,9 @@ func newServeCommand(cmd *kingpin.CmdClause) *serveCommand {
 }
 
 func (c *serveCommand) run(ctx context.Context, g *globals) int {
-	if *c.web.WebConfigFile != "" {
-		if err := web.Validate(*c.web.WebConfigFile); err != nil {
-			fmt.Fprintf(g.stderr, "stratus: --web.config.file %s: %v\n",
-				*c.web.WebConfigFile, err)
-			return exitError
-		}
+	if err := c.validate(g); err != nil {
+		fmt.Fprintf(g.stderr, "stratus: %v\n", err)
+		return exitError
 	}
 	if c.configCheck {
 		fmt.Fprintln(g.stdout, "configuration is valid")
@@ -80,6 +85,69 @@ func (c *serveCommand) run(ctx context.Context, g *globals) int {
 		return exitError
 	}
 	return exitOK
+}
+
+// reservedPaths are served by Stratus itself and cannot be the metrics path.
+var reservedPaths = []string{"/", "/-/healthy", "/-/ready", "/api/v1/telemetry"}
+
+// validate checks what serve would otherwise find out only when it is too
+// late: the web configuration, the listen addresses, the metrics path and the
+// files the Prometheus client configuration names. --config.check runs the
+// same checks.
+func (c *serveCommand) validate(g *globals) error {
+	if *c.web.WebConfigFile != "" {
+		if err := web.Validate(*c.web.WebConfigFile); err != nil {
+			return fmt.Errorf("--web.config.file %s: %w", *c.web.WebConfigFile, err)
+		}
+	}
+	if !*c.web.WebSystemdSocket {
+		for _, addr := range *c.web.WebListenAddresses {
+			if strings.HasPrefix(addr, "vsock://") {
+				continue
+			}
+			if _, port, err := net.SplitHostPort(addr); err != nil {
+				return fmt.Errorf("--web.listen-address %q: %w", addr, err)
+			} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+				return fmt.Errorf("--web.listen-address %q: port must be 0 to 65535", addr)
+			}
+		}
+	}
+	path := c.telemetryPath
+	if !strings.HasPrefix(path, "/") || slices.Contains(reservedPaths, path) {
+		return fmt.Errorf("--web.telemetry-path %q: must start with / and not be one of %s",
+			path, strings.Join(reservedPaths, ", "))
+	}
+	return checkCredentialFiles(g.cfg.Prometheus.HTTPClient)
+}
+
+// checkCredentialFiles makes sure the files that the Prometheus client reads
+// on each request exist now, rather than failing every query later.
+func checkCredentialFiles(c commoncfg.HTTPClientConfig) error {
+	files := map[string]string{
+		"prometheus.http_client.bearer_token_file":    c.BearerTokenFile,
+		"prometheus.http_client.tls_config.ca_file":   c.TLSConfig.CAFile,
+		"prometheus.http_client.tls_config.cert_file": c.TLSConfig.CertFile,
+		"prometheus.http_client.tls_config.key_file":  c.TLSConfig.KeyFile,
+	}
+	if c.BasicAuth != nil {
+		files["prometheus.http_client.basic_auth.password_file"] = c.BasicAuth.PasswordFile
+		files["prometheus.http_client.basic_auth.username_file"] = c.BasicAuth.UsernameFile
+	}
+	if c.Authorization != nil {
+		files["prometheus.http_client.authorization.credentials_file"] = c.Authorization.CredentialsFile
+	}
+	if c.OAuth2 != nil {
+		files["prometheus.http_client.oauth2.client_secret_file"] = c.OAuth2.ClientSecretFile
+	}
+	fields := slices.Sorted(maps.Keys(files))
+	for _, field := range fields {
+		if path := files[field]; path != "" {
+			if _, err := os.Stat(path); err != nil {
+				return fmt.Errorf("%s: %w", field, err)
+			}
+		}
+	}
+	return nil
 }
 
 // server is a running `stratus serve`: the data source, the analysis loop and
@@ -135,7 +203,7 @@ func (g *globals) sourceName() string {
 func (s *server) serve(ctx context.Context) error {
 	logger := s.g.logger
 	logger.Info("starting stratus", "version", version.Info(), "build", version.BuildContext(),
-		"data_source", s.source.name)
+		"data_source", s.source.name, "url", redactedURL(s.g.cfg.Prometheus.URL))
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -209,6 +277,7 @@ func (s *server) handler() http.Handler {
 			Name:        "Stratus",
 			Description: "Cost, dependency, scaling, deployment and IaC-coverage analysis",
 			Version:     version.Info(),
+			Profiling:   "false", // no pprof handlers are registered
 			Links: []web.LandingLinks{
 				{Address: s.cmd.telemetryPath, Text: "Metrics"},
 				{Address: "/api/v1/telemetry", Text: "Telemetry discovery (JSON)"},
@@ -244,4 +313,13 @@ type slogErrorLogger struct {
 
 func (l slogErrorLogger) Println(v ...any) {
 	l.logger.Error("serving metrics", "err", fmt.Sprint(v...))
+}
+
+// redactedURL hides a password in u, for logs.
+func redactedURL(u string) string {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	return parsed.Redacted()
 }

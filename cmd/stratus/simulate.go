@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -32,7 +33,7 @@ func newSimulateCommand(cmd *kingpin.CmdClause) *simulateCommand {
 	cmd.Flag("seed", "Random seed; the same arguments always give the same bytes.").
 		Default("1").Int64Var(&c.seed)
 	cmd.Flag("start", "Start of the world, RFC 3339 or Unix seconds. Default: the "+
-		"duration before now, truncated to the hour (printed, so it can be repeated).").
+		"world ends at the next full hour (the start is logged, so it can be repeated).").
 		StringVar(&c.start)
 	cmd.Flag("duration", "Length of the world (Prometheus duration). Default: the "+
 		"scenario's (6h).").StringVar(&c.duration)
@@ -80,11 +81,20 @@ func (c *simulateCommand) options(now time.Time) (sim.Options, error) {
 	if err != nil {
 		return opts, fmt.Errorf("--step: %w", err)
 	}
+	if step <= 0 {
+		return opts, errors.New("--step: must be positive")
+	}
 	opts.Step = time.Duration(step)
+	if c.untaggedShare > 1 {
+		return opts, fmt.Errorf("--untagged-share: %g is more than 1", c.untaggedShare)
+	}
 	if c.duration != "" {
 		d, err := model.ParseDuration(c.duration)
 		if err != nil {
 			return opts, fmt.Errorf("--duration: %w", err)
+		}
+		if d <= 0 {
+			return opts, errors.New("--duration: must be positive")
 		}
 		opts.Duration = time.Duration(d)
 	} else {
@@ -103,7 +113,9 @@ func (c *simulateCommand) options(now time.Time) (sim.Options, error) {
 			return opts, fmt.Errorf("--start: %w", err)
 		}
 	} else {
-		opts.Start = now.Add(-opts.Duration).Truncate(time.Hour).UTC()
+		// End at the next full hour: the world reaches the present, so that
+		// queries "now" find it, and the same command repeats within the hour.
+		opts.Start = now.Truncate(time.Hour).Add(time.Hour - opts.Duration).UTC()
 	}
 	return opts, nil
 }

@@ -21,7 +21,7 @@ func newTelemetryCommand(cmd *kingpin.CmdClause) *telemetryCommand {
 	c := &telemetryCommand{}
 	cmd.Flag("at", "Evaluation time, RFC 3339 or Unix seconds. Default: now, or the "+
 		"end of the loaded data.").StringVar(&c.at)
-	cmd.Flag("output", "Output format.").Default("text").EnumVar(&c.output, "text", "json")
+	cmd.Flag("output", "Output format: text or json.").Default("text").EnumVar(&c.output, "text", "json")
 	return c
 }
 
@@ -78,6 +78,8 @@ func (c *telemetryCommand) run(ctx context.Context, g *globals) int {
 		return exitError
 	}
 
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(g.cfg.Engines.Telemetry.Timeout))
+	defer cancel()
 	result, err := telemetry.NewEngine(src.querier).Discover(ctx, at)
 	if err != nil {
 		fmt.Fprintf(g.stderr, "stratus: %v\n", err)
