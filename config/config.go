@@ -105,15 +105,12 @@ func Load(path string) (*Config, error) {
 func Parse(content []byte) (*Config, error) {
 	cfg := Default()
 	if err := yaml.UnmarshalStrict(content, &cfg); err != nil {
-		var typeErr *yaml.TypeError
-		if !errors.As(err, &typeErr) {
-			if located := locateError(content, reflect.TypeFor[Config]()); located != nil {
-				return nil, located
-			}
+		if located := locateError(content, reflect.TypeFor[Config]()); located != nil {
+			return nil, located
 		}
 		return nil, tidyYAMLError(err)
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := renderFieldErrors(cfg.validate(), content); err != nil {
 		return nil, err
 	}
 	return &cfg, nil
@@ -121,44 +118,67 @@ func Parse(content []byte) (*Config, error) {
 
 // Validate checks values that the YAML types alone cannot, naming the field.
 func (c *Config) Validate() error {
-	var errs []error
+	return renderFieldErrors(c.validate(), nil)
+}
+
+// fieldError is a value that is wrong, by its dotted path in the file.
+type fieldError struct {
+	field string
+	err   error
+}
+
+func (c *Config) validate() []fieldError {
+	var errs []fieldError
+	add := func(field string, err error) { errs = append(errs, fieldError{field, err}) }
 	if u := c.Prometheus.URL; u != "" {
 		if err := ValidatePrometheusURL(u); err != nil {
-			errs = append(errs, fmt.Errorf("prometheus.url: %w", err))
+			add("prometheus.url", err)
 		}
 	}
 	if err := c.Prometheus.HTTPClient.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("prometheus.http_client: %w", err))
+		add("prometheus.http_client", err)
 	}
 	if c.Prometheus.QueryTimeout <= 0 {
-		errs = append(errs, errors.New("prometheus.query_timeout: must be positive"))
+		add("prometheus.query_timeout", errors.New("must be positive"))
 	}
 	if c.Prometheus.MaxConcurrency < 1 {
-		errs = append(errs, errors.New("prometheus.max_concurrency: must be at least 1"))
+		add("prometheus.max_concurrency", errors.New("must be at least 1"))
 	}
 	if c.Prometheus.Retries < 0 {
-		errs = append(errs, errors.New("prometheus.retries: must not be negative"))
+		add("prometheus.retries", errors.New("must not be negative"))
 	}
-	errs = append(errs, c.Engines.Telemetry.validate("engines.telemetry")...)
+	if c.Engines.Telemetry.Interval <= 0 {
+		add("engines.telemetry.interval", errors.New("must be positive"))
+	}
+	if c.Engines.Telemetry.Timeout <= 0 {
+		add("engines.telemetry.timeout", errors.New("must be positive"))
+	}
 	if !slices.Contains(sim.Scenarios(), c.Demo.Scenario) {
-		errs = append(errs, fmt.Errorf("demo.scenario: %q is not one of %s",
+		add("demo.scenario", fmt.Errorf("%q is not one of %s",
 			c.Demo.Scenario, strings.Join(sim.Scenarios(), ", ")))
 	}
 	if c.Demo.Backfill < 0 {
-		errs = append(errs, errors.New("demo.backfill: must not be negative"))
-	}
-	return sortedJoin(errs)
-}
-
-func (e EngineConfig) validate(field string) []error {
-	var errs []error
-	if e.Interval <= 0 {
-		errs = append(errs, fmt.Errorf("%s.interval: must be positive", field))
-	}
-	if e.Timeout <= 0 {
-		errs = append(errs, fmt.Errorf("%s.timeout: must be positive", field))
+		add("demo.backfill", errors.New("must not be negative"))
 	}
 	return errs
+}
+
+// renderFieldErrors joins errors in a stable order, each as "field: problem",
+// prefixed with the line of the field in content where content has it.
+func renderFieldErrors(errs []fieldError, content []byte) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	msgs := make([]string, 0, len(errs))
+	for _, e := range errs {
+		msg := fmt.Sprintf("%s: %v", e.field, e.err)
+		if line := lineOf(content, e.field); line > 0 {
+			msg = fmt.Sprintf("line %d: %s", line, msg)
+		}
+		msgs = append(msgs, msg)
+	}
+	slices.Sort(msgs)
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 // ValidatePrometheusURL checks that u is an absolute http or https URL.
@@ -178,21 +198,10 @@ func ValidatePrometheusURL(u string) error {
 	if parsed.Host == "" {
 		return fmt.Errorf("%q: host is missing", parsed.Redacted())
 	}
+	if strings.HasSuffix(strings.TrimRight(parsed.Path, "/"), "/api/v1") {
+		return fmt.Errorf("%q: give the base URL, without /api/v1", parsed.Redacted())
+	}
 	return nil
-}
-
-// sortedJoin joins errors in a stable order, since map iteration is random and
-// the same file should always produce the same message.
-func sortedJoin(errs []error) error {
-	if len(errs) == 0 {
-		return nil
-	}
-	msgs := make([]string, 0, len(errs))
-	for _, err := range errs {
-		msgs = append(msgs, err.Error())
-	}
-	slices.Sort(msgs)
-	return errors.New(strings.Join(msgs, "; "))
 }
 
 // tidyYAMLError turns the YAML library's multi-line "unmarshal errors" into

@@ -53,17 +53,17 @@ func TestParseErrorsNameLineOrField(t *testing.T) {
 		{
 			name:    "unknown top-level field",
 			content: "prometheus:\n  url: http://localhost:9090\nbogus: 1\n",
-			want:    []string{"line 3", "bogus"},
+			want:    []string{"line 3: bogus: unknown field"},
 		},
 		{
 			name:    "unknown nested field",
 			content: "engines:\n  telemetry:\n    intervall: 1m\n",
-			want:    []string{"line 3", "intervall"},
+			want:    []string{"line 3: engines.telemetry.intervall: unknown field"},
 		},
 		{
 			name:    "wrong type",
 			content: "prometheus:\n  max_concurrency: many\n",
-			want:    []string{"line 2", "many"},
+			want:    []string{"line 2: prometheus.max_concurrency:", "many"},
 		},
 		{
 			name:    "bad duration",
@@ -86,9 +86,20 @@ func TestParseErrorsNameLineOrField(t *testing.T) {
 			want:    []string{"prometheus.url", "host"},
 		},
 		{
+			name: "unknown field inside the HTTP client block",
+			content: "prometheus:\n  http_client:\n    basic_auth:\n" +
+				"      user: x\n",
+			want: []string{"line 4: prometheus.http_client: unknown field user"},
+		},
+		{
+			name:    "url with the API path",
+			content: "prometheus:\n  url: http://prometheus:9090/api/v1/\n",
+			want:    []string{"prometheus.url", "without /api/v1"},
+		},
+		{
 			name:    "zero concurrency",
 			content: "prometheus:\n  max_concurrency: 0\n",
-			want:    []string{"prometheus.max_concurrency"},
+			want:    []string{"line 2: prometheus.max_concurrency: must be at least 1"},
 		},
 		{
 			name:    "negative retries",
@@ -103,7 +114,8 @@ func TestParseErrorsNameLineOrField(t *testing.T) {
 		{
 			name:    "zero interval and timeout",
 			content: "engines:\n  telemetry:\n    interval: 0s\n    timeout: 0s\n",
-			want:    []string{"engines.telemetry.interval", "engines.telemetry.timeout"},
+			want: []string{"line 3: engines.telemetry.interval: must be positive",
+				"line 4: engines.telemetry.timeout: must be positive"},
 		},
 		{
 			name:    "unknown scenario",

@@ -1,8 +1,11 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 
 	yamlv2 "go.yaml.in/yaml/v2"
@@ -11,12 +14,13 @@ import (
 
 // locateError finds where in content a value fails to decode.
 //
-// The strict decoder reports a line for unknown fields and type mismatches, but
-// an error returned by a type's own UnmarshalYAML (a bad duration, two auth
-// methods in an HTTP client block) comes back without one. This walks the YAML
-// tree alongside the Go type, decodes each value on its own, and names the line
-// and the dotted field path of the first value that fails. It returns nil when
-// it cannot do better than the original error.
+// The strict decoder names a line but speaks of Go types ("field x not found
+// in type config.plain"), and an error returned by a type's own UnmarshalYAML
+// (a bad duration, two auth methods in an HTTP client block) comes back with
+// no line at all. This walks the YAML tree alongside the Go type, decodes
+// each value on its own, and names the line and the dotted field path of the
+// first value that fails. It returns nil when it cannot do better than the
+// original error.
 func locateError(content []byte, target reflect.Type) error {
 	var doc yamlv3.Node
 	if err := yamlv3.Unmarshal(content, &doc); err != nil || len(doc.Content) == 0 {
@@ -34,7 +38,8 @@ func locateIn(node *yamlv3.Node, path string, target reflect.Type) error {
 			key, value := node.Content[i], node.Content[i+1]
 			field, ok := fieldByYAMLName(target, key.Value)
 			if !ok {
-				continue // the strict decoder already names unknown fields
+				return fmt.Errorf("line %d: %s: unknown field", key.Line,
+					joinPath(path, key.Value))
 			}
 			if err := locateIn(value, joinPath(path, key.Value), field.Type); err != nil {
 				return err
@@ -48,9 +53,44 @@ func locateIn(node *yamlv3.Node, path string, target reflect.Type) error {
 		return nil
 	}
 	if err := yamlv2.UnmarshalStrict(snippet, reflect.New(target).Interface()); err != nil {
-		return fmt.Errorf("line %d: %s: %w", node.Line, path, tidyYAMLError(err))
+		return fmt.Errorf("line %d: %s: %s", innerLine(node, err), path, innerMessage(err))
 	}
 	return nil
+}
+
+var (
+	snippetLine  = regexp.MustCompile(`^line (\d+): `)
+	unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+)
+
+// innerLine maps a line the decoder reported inside a re-encoded block back
+// to the file: the block's first line is the node's own. Block-style YAML
+// keeps its line structure when re-encoded, which is what files use.
+func innerLine(node *yamlv3.Node, err error) int {
+	var typeErr *yamlv2.TypeError
+	if errors.As(err, &typeErr) && len(typeErr.Errors) > 0 {
+		if m := snippetLine.FindStringSubmatch(typeErr.Errors[0]); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			return node.Line + n - 1
+		}
+	}
+	return node.Line
+}
+
+// innerMessage is the decoder's message without its snippet line numbers and
+// Go type names.
+func innerMessage(err error) string {
+	var typeErr *yamlv2.TypeError
+	if !errors.As(err, &typeErr) {
+		return tidyYAMLError(err).Error()
+	}
+	msgs := make([]string, 0, len(typeErr.Errors))
+	for _, m := range typeErr.Errors {
+		m = snippetLine.ReplaceAllString(m, "")
+		m = unknownField.ReplaceAllString(m, "unknown field $1")
+		msgs = append(msgs, m)
+	}
+	return strings.Join(msgs, "; ")
 }
 
 func fieldByYAMLName(t reflect.Type, name string) (reflect.StructField, bool) {
@@ -69,4 +109,29 @@ func joinPath(parent, name string) string {
 		return name
 	}
 	return parent + "." + name
+}
+
+// lineOf returns the line of the value at the dotted path in content, or 0
+// when content does not spell the field out (it has its default).
+func lineOf(content []byte, path string) int {
+	var doc yamlv3.Node
+	if len(content) == 0 || yamlv3.Unmarshal(content, &doc) != nil || len(doc.Content) == 0 {
+		return 0
+	}
+	node := doc.Content[0]
+	for _, name := range strings.Split(path, ".") {
+		next := (*yamlv3.Node)(nil)
+		if node.Kind == yamlv3.MappingNode {
+			for i := 0; i+1 < len(node.Content); i += 2 {
+				if node.Content[i].Value == name {
+					next = node.Content[i+1]
+				}
+			}
+		}
+		if next == nil {
+			return 0
+		}
+		node = next
+	}
+	return node.Line
 }

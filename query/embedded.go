@@ -250,7 +250,7 @@ func (b *Batch) Rollback() error {
 // Query implements Querier.
 func (e *Embedded) Query(ctx context.Context, expr string, ts time.Time) (model.Vector, error) {
 	var vec model.Vector
-	err := e.run(ctx, fmt.Sprintf("query %q", expr), func() (int, error) {
+	err := e.run(ctx, describe("query", expr), func() (int, error) {
 		q, err := e.engine.NewInstantQuery(ctx, e.db, nil, expr, ts)
 		if err != nil {
 			return 0, err
@@ -272,7 +272,7 @@ func (e *Embedded) Query(ctx context.Context, expr string, ts time.Time) (model.
 // QueryRange implements Querier.
 func (e *Embedded) QueryRange(ctx context.Context, expr string, r Range) (model.Matrix, error) {
 	var mat model.Matrix
-	err := e.run(ctx, fmt.Sprintf("range query %q", expr), func() (int, error) {
+	err := e.run(ctx, describe("range query", expr), func() (int, error) {
 		if r.Step <= 0 {
 			return 0, errors.New("zero or negative query resolution step width")
 		}

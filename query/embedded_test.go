@@ -337,7 +337,10 @@ func TestLoadOpenMetricsErrors(t *testing.T) {
 		{"bad type", "# TYPE x sideways\n# EOF\n", "in.om:1:"},
 		{"garbage line", header + "x 1 1\n}{\n# EOF\n", "in.om:3:"},
 		{"data after EOF", header + "x 1 1\n# EOF\nx 2 2\n", "in.om:3:"},
-		{"duplicate timestamp", header + "x 1 1\nx 2 1\n# EOF\n", "in.om:3: duplicate sample for x"},
+		{"duplicate timestamp", header + "x 1 1\nx 2 1\n# EOF\n", "in.om:3: sample of x at"},
+		{"timestamp going back", header + "x 1 10\nx 2 20\nx 3 10\n# EOF\n",
+			"in.om:4: sample of x at 1970-01-01T00:00:10Z is not after"},
+		{"milliseconds", header + "x 1 1700000000000\n# EOF\n", "in.om:2: timestamp of x is after"},
 		{"unterminated labels", header + "x{a=\"1\" 1 1\n# EOF\n", "in.om:2:"},
 		{"blank line", header + "x 1 1\n\nx 2 2\n# EOF\n", "in.om:3:"},
 	}

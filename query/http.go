@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/common/version"
 )
 
 // SourcePrometheus is the source name the HTTP Querier reports to its
@@ -102,7 +103,8 @@ func NewHTTP(opts HTTPOptions) (*HTTP, error) {
 		return nil, fmt.Errorf("HTTP client config for %s: %w", u.Redacted(), err)
 	}
 
-	client, err := config.NewClientFromConfig(opts.HTTPClientConfig, "stratus")
+	client, err := config.NewClientFromConfig(opts.HTTPClientConfig, "stratus",
+		config.WithUserAgent("stratus/"+version.Version))
 	if err != nil {
 		return nil, fmt.Errorf("HTTP client for %s: %w", u.Redacted(), err)
 	}
@@ -146,7 +148,7 @@ func NewHTTP(opts HTTPOptions) (*HTTP, error) {
 // Query implements Querier.
 func (h *HTTP) Query(ctx context.Context, expr string, ts time.Time) (model.Vector, error) {
 	var vec model.Vector
-	err := h.run(ctx, fmt.Sprintf("query %q", expr), func(ctx context.Context) (int, error) {
+	err := h.run(ctx, describe("query", expr), func(ctx context.Context) (int, error) {
 		val, warnings, _, err := h.api.Query(ctx, expr, ts, v1.WithTimeout(h.timeout))
 		if err != nil {
 			return 0, err
@@ -165,7 +167,7 @@ func (h *HTTP) Query(ctx context.Context, expr string, ts time.Time) (model.Vect
 func (h *HTTP) QueryRange(ctx context.Context, expr string, r Range) (model.Matrix, error) {
 	var mat model.Matrix
 	rng := v1.Range{Start: r.Start, End: r.End, Step: r.Step}
-	err := h.run(ctx, fmt.Sprintf("range query %q", expr), func(ctx context.Context) (int, error) {
+	err := h.run(ctx, describe("range query", expr), func(ctx context.Context) (int, error) {
 		val, warnings, _, err := h.api.QueryRange(ctx, expr, rng, v1.WithTimeout(h.timeout))
 		if err != nil {
 			return 0, err

@@ -679,3 +679,19 @@ func TestHTTPRejectedQueryKeepsSourceUp(t *testing.T) {
 		})
 	}
 }
+
+func TestHTTPShortensLongExpressionsAndSendsUserAgent(t *testing.T) {
+	api := &fakeAPI{reply: func(_ int, w http.ResponseWriter, _ *http.Request) bool {
+		answerError(w, http.StatusBadRequest, "bad_data", "no")
+		return true
+	}}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	h := newTestHTTP(t, srv.URL, HTTPOptions{})
+	long := "sum(" + strings.Repeat("x", 2000) + ")"
+	_, err := h.Query(context.Background(), long, time.Now())
+	require.Error(t, err)
+	require.Less(t, len(err.Error()), 400)
+	require.Contains(t, err.Error(), "(2005 bytes)")
+	require.True(t, strings.HasPrefix(api.headers[0].Get("User-Agent"), "stratus/"))
+}

@@ -56,11 +56,16 @@ func (m *Metrics) observe(engine string, seconds float64, samples int, err error
 	}
 	m.queries.WithLabelValues(engine).Inc()
 	m.duration.WithLabelValues(engine).Observe(seconds)
+	// Touched on every query so that they are exposed at zero from the
+	// first one, and rate() sees the first failure or retry.
+	failures := m.failures.WithLabelValues(engine)
+	m.retries.WithLabelValues(engine)
+	samplesSeen := m.samples.WithLabelValues(engine)
 	if err != nil {
-		m.failures.WithLabelValues(engine).Inc()
+		failures.Inc()
 		return
 	}
-	m.samples.WithLabelValues(engine).Add(float64(samples))
+	samplesSeen.Add(float64(samples))
 }
 
 // retried records one repeated attempt.

@@ -69,6 +69,11 @@ func (e *Embedded) LoadOpenMetricsReader(r io.Reader, name string) error {
 	return nil
 }
 
+// maxTimestampMillis is 9999-12-31T23:59:59Z. A later timestamp is almost
+// always a file written in milliseconds, which would otherwise load silently
+// thousands of years away from the data the user meant.
+const maxTimestampMillis = 253402300799000
+
 // omSeries is what the loader remembers of a series it has seen, so that
 // repeated samples of it skip building labels and looking the series up.
 type omSeries struct {
@@ -204,6 +209,11 @@ func (ld *omLoader) parse(data []byte, prefixed bool) error {
 			if ts == nil {
 				return fmt.Errorf("%s:%d: sample of %s has no timestamp", ld.name, ld.line, series)
 			}
+			if *ts > maxTimestampMillis {
+				return fmt.Errorf("%s:%d: timestamp of %s is after the year 9999: OpenMetrics "+
+					"timestamps are seconds, and this looks like milliseconds",
+					ld.name, ld.line, series)
+			}
 			if err := ld.append(p, series, &lset, *ts, v); err != nil {
 				return fmt.Errorf("%s:%d: %w", ld.name, ld.line, err)
 			}
@@ -230,10 +240,12 @@ func (ld *omLoader) append(
 	if !ok {
 		p.Labels(lset)
 		s.lset = *lset
-	} else if t == s.lastT {
-		// The head would keep one of two samples with the same timestamp
-		// in one commit without a word; a file that has both is wrong.
-		return fmt.Errorf("duplicate sample for %s at %s", series, formatMillis(t))
+	} else if t <= s.lastT {
+		// OpenMetrics orders a series' samples by time. The head would keep
+		// one of two samples with the same timestamp without a word, and
+		// file the older one out of order; a file that has either is wrong.
+		return fmt.Errorf("sample of %s at %s is not after the previous one at %s",
+			series, formatMillis(t), formatMillis(s.lastT))
 	}
 	ref, err := ld.app.Append(s.ref, s.lset, 0, t, v, nil, nil, storage.AOptions{})
 	if err != nil {

@@ -9,6 +9,7 @@ package query
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -64,4 +65,16 @@ func EngineFrom(ctx context.Context) string {
 type StatusReporter interface {
 	ReportSuccess(source string, at time.Time)
 	ReportFailure(source string, at time.Time, err error)
+}
+
+// maxExprInErrors is how much of an expression an error message quotes. The
+// discovery query alone is over a kilobyte; a log line should stay readable.
+const maxExprInErrors = 160
+
+// describe names a query for errors and logs, shortening long expressions.
+func describe(kind, expr string) string {
+	if len(expr) <= maxExprInErrors {
+		return fmt.Sprintf("%s %q", kind, expr)
+	}
+	return fmt.Sprintf("%s %q… (%d bytes)", kind, expr[:maxExprInErrors], len(expr))
 }

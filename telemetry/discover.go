@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -63,7 +64,17 @@ func Query(families []Family) string {
 func Interpret(families []Family, v model.Vector, at time.Time) Result {
 	counts := make(map[string]int, len(v))
 	for _, s := range v {
-		counts[string(s.Metric[familyLabel])] = int(s.Value)
+		// A count is a whole number; anything else (NaN, or beyond what an
+		// int holds, from a misbehaving server) is clamped rather than
+		// wrapped around into a negative count.
+		n := float64(s.Value)
+		switch {
+		case math.IsNaN(n) || n < 0:
+			n = 0
+		case n > math.MaxInt32:
+			n = math.MaxInt32
+		}
+		counts[string(s.Metric[familyLabel])] = int(n)
 	}
 	r := Result{At: at, Families: make([]Presence, 0, len(families))}
 	for _, f := range families {

@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -75,6 +76,14 @@ func TestInterpretIgnoresUnknownFamilies(t *testing.T) {
 	r := Interpret(Known[:4], v, time.Unix(0, 0))
 	require.Len(t, r.Families, 4)
 	require.Equal(t, []string{"istio"}, r.Present())
+
+	odd := model.Vector{
+		{Metric: model.Metric{familyLabel: "istio"}, Value: 1e30},
+		{Metric: model.Metric{familyLabel: "cadvisor"}, Value: model.SampleValue(math.NaN())},
+	}
+	r = Interpret(Known[:4], odd, time.Unix(0, 0))
+	require.Equal(t, math.MaxInt32, r.Families[3].Series)
+	require.Equal(t, 0, r.Families[1].Series)
 }
 
 type failingQuerier struct{ query.Querier }
