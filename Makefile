@@ -106,10 +106,11 @@ $(TOOLS)/alertmanager:
 
 # --- tests ---------------------------------------------------------------
 
-# Fail fast: the quick unit run first, then the race run, then the slow e2e run
-# (which needs the tools built), then the coverage gate over unit and e2e.
-test: ## Everything CI runs: unit, race, e2e, then the coverage gate.
+# Fail fast: lint and the quick unit run first, then the race run, then the slow
+# e2e run (which needs the tools built), then the coverage gate over unit and e2e.
+test: ## Everything CI runs: lint, unit, race, e2e, then the coverage gate.
 	rm -rf $(COVERDIR)
+	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory race
 	$(MAKE) --no-print-directory e2e

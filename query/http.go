@@ -11,7 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 
@@ -502,12 +502,6 @@ func matrixSamples(m model.Matrix) int {
 
 // sortedUnique sorts values and removes repeats in place.
 func sortedUnique(values []string) []string {
-	sort.Strings(values)
-	out := values[:0]
-	for i, v := range values {
-		if i == 0 || v != values[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
+	slices.Sort(values)
+	return slices.Compact(values)
 }

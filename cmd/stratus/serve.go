@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net"
 	"net/http"
@@ -253,7 +254,7 @@ func (s *server) serve(ctx context.Context) error {
 func (s *server) handler() http.Handler {
 	mux := http.NewServeMux()
 	metricsHandler := promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
-		ErrorLog:            slogErrorLogger{s.g.logger},
+		ErrorLog:            slog.NewLogLogger(s.g.logger.Handler(), slog.LevelError),
 		ErrorHandling:       promhttp.ContinueOnError,
 		MaxRequestsInFlight: s.cmd.maxRequests,
 		Registry:            s.registry,
@@ -304,15 +305,6 @@ func (s *server) serveTelemetryAPI(w http.ResponseWriter, _ *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(telemetryReport(result))
-}
-
-// slogErrorLogger adapts slog to promhttp's Println-style error log.
-type slogErrorLogger struct {
-	logger interface{ Error(string, ...any) }
-}
-
-func (l slogErrorLogger) Println(v ...any) {
-	l.logger.Error("serving metrics", "err", fmt.Sprint(v...))
 }
 
 // redactedURL hides a password in u, for logs.
