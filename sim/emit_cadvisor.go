@@ -23,6 +23,13 @@ func newCAdvisorEmitter(w *World) *cadvisorEmitter {
 }
 
 func (c *cadvisorEmitter) emit(w *World, step int) {
+	for _, p := range w.removed {
+		if m, ok := c.pods[p]; ok {
+			w.reg.end(m[0])
+			w.reg.end(m[1])
+			delete(c.pods, p)
+		}
+	}
 	for _, s := range w.services {
 		if s.deploy == nil || !s.active {
 			continue

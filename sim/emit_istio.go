@@ -65,6 +65,11 @@ func (ie *istioEmitter) emit(w *World, step int) {
 	keep := ie.order[:0]
 	for _, key := range ie.order {
 		if !revisionRunning(key.client, key.srcVersion) || !revisionRunning(key.server, key.dstVersion) {
+			ser := ie.series[key]
+			w.reg.end(ser.counter)
+			if ser.hist != nil {
+				w.reg.end(ser.hist)
+			}
 			delete(ie.series, key)
 			continue
 		}
@@ -75,6 +80,7 @@ func (ie *istioEmitter) emit(w *World, step int) {
 			w.reg.histPoint(ser.hist, ser.latency.cum, ser.latency.count, ser.latency.sum)
 		}
 	}
+	clear(ie.order[len(keep):])
 	ie.order = keep
 }
 

@@ -27,6 +27,15 @@ type ksmDeployment struct {
 	max, min, current, desired, target, hpaInfo *metric
 }
 
+func (m *ksmPod) end(r *registry) {
+	for _, x := range [...]*metric{m.info, m.labels, m.owner, m.cpu, m.mem} {
+		r.end(x)
+	}
+	for _, x := range m.phases {
+		r.end(x)
+	}
+}
+
 var podPhases = [...]string{"Pending", "Running", "Succeeded", "Failed", "Unknown"}
 
 func newKSMEmitter(w *World) *ksmEmitter {
@@ -75,6 +84,13 @@ func promLabelName(key string) string {
 }
 
 func (k *ksmEmitter) emit(w *World, step int) {
+	// kube-state-metrics drops a pod's series with the pod.
+	for _, p := range w.removed {
+		if m, ok := k.pods[p]; ok {
+			m.end(w.reg)
+			delete(k.pods, p)
+		}
+	}
 	for _, c := range w.clusters {
 		for _, n := range c.nodes {
 			k.emitNode(w, c, n)

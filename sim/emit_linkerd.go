@@ -55,6 +55,12 @@ func (le *linkerdEmitter) emit(w *World, step int) {
 	keep := le.order[:0]
 	for _, key := range le.order {
 		if key.pod.gone {
+			s := le.series[key]
+			r.end(s.requests)
+			r.end(s.success)
+			if s.failure != nil {
+				r.end(s.failure)
+			}
 			delete(le.series, key)
 			continue
 		}
@@ -66,6 +72,7 @@ func (le *linkerdEmitter) emit(w *World, step int) {
 			r.point(s.failure, s.nFailed)
 		}
 	}
+	clear(le.order[len(keep):])
 	le.order = keep
 }
 

@@ -179,6 +179,7 @@ func (w *World) removePod(d *deployment, i int, step int) {
 	p.gone = true
 	p.node.requestedCPU -= d.svc.cpuRequest
 	d.pods = append(d.pods[:i], d.pods[i+1:]...)
+	w.removed = append(w.removed, p)
 	w.log.podDeleted(p, w.timeOf(step))
 }
 

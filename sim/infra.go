@@ -78,9 +78,11 @@ type node struct {
 	requestedCPU                     float64
 }
 
+// nextPodIP returns the address of the cluster's next pod. A live world creates
+// pods forever, so after 64 000 pods the addresses are reused, as a pod CIDR's are.
 func (c *cluster) nextPodIP() string {
 	c.podIPs++
-	return fmt.Sprintf("10.%d.%d.%d", 100+c.index, c.podIPs/250, c.podIPs%250+2)
+	return fmt.Sprintf("10.%d.%d.%d", 100+c.index, c.podIPs/250%256, c.podIPs%250+2)
 }
 
 // vmServices name the non-Kubernetes workloads VMs run; beyond the list they repeat

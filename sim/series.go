@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
 )
 
 type metricType string
@@ -23,7 +24,10 @@ type family struct {
 	typ     metricType
 	help    string
 	buckets []float64
-	metrics []*metric // in creation order, which is the output order
+	// metrics are in creation order, which is the output order. A live world drops
+	// the metrics whose series ended (see registry.end), so it holds only the live
+	// ones, in no particular order; it never writes them.
+	metrics []*metric
 }
 
 // metric is one labelled metric of a family: one sample series for counters and
@@ -32,6 +36,7 @@ type family struct {
 type metric struct {
 	fam       *family
 	comps     []labels.Labels
+	index     int // position in fam.metrics
 	startStep int
 	vals      []float64 // len(comps) values per step from startStep on
 }
@@ -53,6 +58,11 @@ type registry struct {
 	step     int
 	ts       int64
 	err      error
+	// live is set for a world fed through Advance: series that end get a
+	// staleness marker and are forgotten. Worlds simulated to write files or the
+	// truth keep every metric.
+	live  bool
+	stale []float64 // value.StaleNaN, as many as the widest metric has components
 }
 
 func (r *registry) family(name string, typ metricType, help string, buckets []float64) *family {
@@ -86,8 +96,38 @@ func (f *family) newMetric(kv ...string) *metric {
 			with(f.name+"_count"),
 			with(f.name+"_sum"))
 	}
+	m.index = len(f.metrics)
 	f.metrics = append(f.metrics, m)
 	return m
+}
+
+// end reports that m's series ended before the current step: what it described
+// went away. In a live world every component gets a staleness marker at the
+// current step, as Prometheus writes at the first scrape that misses a series, and
+// the family forgets m, so that memory follows the live series and not the world's
+// age. The caller must forget m too and never emit it again. Other worlds keep m:
+// the OpenMetrics writer needs its buffered values, and the text format cannot
+// carry staleness markers.
+func (r *registry) end(m *metric) {
+	if !r.live {
+		return
+	}
+	n := len(m.comps)
+	for len(r.stale) < n {
+		r.stale = append(r.stale, math.Float64frombits(value.StaleNaN))
+	}
+	r.point(m, r.stale[:n]...)
+	m.fam.remove(m)
+}
+
+// remove drops m from its family by moving the last metric into its place.
+func (f *family) remove(m *metric) {
+	last := f.metrics[len(f.metrics)-1]
+	f.metrics[m.index] = last
+	last.index = m.index
+	f.metrics[len(f.metrics)-1] = nil
+	f.metrics = f.metrics[:len(f.metrics)-1]
+	m.index = -1
 }
 
 func formatLe(b float64) string { return strconv.FormatFloat(b, 'f', -1, 64) }

@@ -12,6 +12,12 @@ import (
 // step and not after until. Repeated calls continue exactly where the previous one
 // stopped, so a backfill followed by live calls emits the same samples as one long
 // call. The world keeps running past Start+Duration in steady state.
+//
+// Like a Prometheus scrape, Advance emits a staleness marker (the NaN with the bits
+// of value.StaleNaN from github.com/prometheus/prometheus/model/value) for every
+// sample of a series at the first step after the series ended, such as a deleted
+// pod's, and then forgets the series, so that a world advanced for days holds only
+// its live series.
 func (w *World) Advance(
 	until time.Time,
 	emit func(lset labels.Labels, tMillis int64, v float64) error,
@@ -35,6 +41,8 @@ func (w *World) advanceTo(untilMs int64) error {
 
 // simulateStep moves the world to step and emits its samples.
 func (w *World) simulateStep(step int) {
+	clear(w.removed)
+	w.removed = w.removed[:0]
 	w.applyEvents(step)
 	w.computeLoad(step)
 	for _, s := range w.services {

@@ -101,11 +101,21 @@ type World struct {
 	reg      *registry
 	emitters []emitter
 	log      truthLog
+
+	// removed lists the pods deleted in the current step, in deletion order, so that
+	// emitters end their series.
+	removed []*pod
 }
 
 // New builds the world described by opts; nothing is emitted until Advance.
 func New(opts Options) (*World, error) {
-	return newWorld(opts, nullSink{})
+	w, err := newWorld(opts, nullSink{})
+	if err != nil {
+		return nil, err
+	}
+	// Only Advance moves this world; files and the truth simulate fresh copies.
+	w.reg.live = true
+	return w, nil
 }
 
 func newWorld(opts Options, s sink) (*World, error) {
