@@ -288,12 +288,8 @@ func (e *Embedded) QueryRange(ctx context.Context, expr string, r Range) (model.
 		if err != nil {
 			return 0, err
 		}
-		m, ok := val.(model.Matrix)
-		if !ok {
-			return 0, fmt.Errorf("range query returned %s, want matrix", val.Type())
-		}
-		mat = m
-		return matrixSamples(m), nil
+		mat, err = toMatrix(val)
+		return matrixSamples(mat), err
 	})
 	if err != nil {
 		return nil, err

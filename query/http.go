@@ -173,12 +173,8 @@ func (h *HTTP) QueryRange(ctx context.Context, expr string, r Range) (model.Matr
 			return 0, err
 		}
 		h.logWarnings(expr, warnings)
-		m, ok := val.(model.Matrix)
-		if !ok {
-			return 0, fmt.Errorf("range query returned %s, want matrix", val.Type())
-		}
-		mat = m
-		return matrixSamples(m), nil
+		mat, err = toMatrix(val)
+		return matrixSamples(mat), err
 	})
 	if err != nil {
 		return nil, err
@@ -474,6 +470,15 @@ func redactURLError(err error) error {
 		return uerr.Err
 	}
 	return err
+}
+
+// toMatrix checks that a range query answered with a matrix.
+func toMatrix(val model.Value) (model.Matrix, error) {
+	m, ok := val.(model.Matrix)
+	if !ok {
+		return nil, fmt.Errorf("range query returned %s, want matrix", val.Type())
+	}
+	return m, nil
 }
 
 // toVector converts an instant query result to a vector, scalars becoming a
