@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratus-monitoring/stratus/query"
@@ -29,36 +30,63 @@ type world struct {
 	end     time.Time
 }
 
+// worldCache makes a world once per test binary.
+type worldCache struct {
+	once  sync.Once
+	err   error
+	world world
+}
+
 var (
-	worldOnce sync.Once
-	worldErr  error
-	shared    world
+	// presentWorld is a 90-minute startup world, an hour of it past, so that
+	// tests that query "now" find its samples however long the run takes.
+	presentWorld worldCache
+	// fixedWorld is an hour at a fixed time in the past: the same bytes on
+	// every run, for comparisons that must not depend on the time of day
+	// (the load, and so the autoscalers' churn, follows the clock).
+	fixedWorld worldCache
 )
 
-// simulateWorld returns a 90-minute startup world, an hour of it past,
-// backfilled with promtool. The world is made once per test binary; each test gets its own
-// copy of the Prometheus data directory, since Prometheus writes to it.
+// fixedWorldStart is a Monday night, in the diurnal trough.
+var fixedWorldStart = time.Date(2026, 1, 5, 2, 0, 0, 0, time.UTC)
+
+// simulateWorld returns the present world, backfilled with promtool.
 func simulateWorld(t *testing.T) world {
 	t.Helper()
-	promtool := binary(t, "STRATUS_PROMTOOL")
-	worldOnce.Do(func() { shared, worldErr = makeWorld(t, promtool) })
-	require.NoError(t, worldErr)
+	start := time.Now().Add(-time.Hour).Truncate(time.Minute).UTC()
+	return cachedWorld(t, &presentWorld, "present", start, 90*time.Minute)
+}
 
-	w := shared
+// simulateFixedWorld returns the fixed world, backfilled with promtool.
+func simulateFixedWorld(t *testing.T) world {
+	t.Helper()
+	return cachedWorld(t, &fixedWorld, "fixed", fixedWorldStart, time.Hour)
+}
+
+// cachedWorld makes the world once; each test gets its own copy of the
+// Prometheus data directory, since Prometheus writes to it.
+func cachedWorld(t *testing.T, c *worldCache, name string, start time.Time,
+	length time.Duration,
+) world {
+	t.Helper()
+	promtool := binary(t, "STRATUS_PROMTOOL")
+	c.once.Do(func() { c.world, c.err = makeWorld(t, promtool, name, start, length) })
+	require.NoError(t, c.err)
+
+	w := c.world
 	w.dataDir = filepath.Join(t.TempDir(), "prometheus-data")
-	out, err := exec.Command("cp", "-r", shared.dataDir, w.dataDir).CombinedOutput()
+	out, err := exec.Command("cp", "-r", c.world.dataDir, w.dataDir).CombinedOutput()
 	require.NoError(t, err, "copying the data directory: %s", out)
 	return w
 }
 
-func makeWorld(t *testing.T, promtool string) (world, error) {
-	dir := filepath.Join(workDir, "world")
-	// The world ends half an hour after it is made, so that tests that query
-	// at the present keep finding its samples however long the run takes.
-	start := time.Now().Add(-time.Hour).Truncate(time.Minute).UTC()
+func makeWorld(t *testing.T, promtool, name string, start time.Time,
+	length time.Duration,
+) (world, error) {
+	dir := filepath.Join(workDir, "world-"+name)
 	code, _, stderr := runStratus(t, "simulate", "--scenario=startup", "--seed=7",
-		"--start="+strconv.FormatInt(start.Unix(), 10), "--duration=90m",
-		"--output-dir="+dir)
+		"--start="+strconv.FormatInt(start.Unix(), 10),
+		"--duration="+model.Duration(length).String(), "--output-dir="+dir)
 	if code != 0 {
 		return world{}, fmt.Errorf("stratus simulate exited with %d: %s", code, stderr)
 	}
@@ -68,7 +96,7 @@ func makeWorld(t *testing.T, promtool string) (world, error) {
 	if err != nil {
 		return world{}, fmt.Errorf("promtool backfill: %w: %s", err, out)
 	}
-	return world{dir: dir, dataDir: dataDir, start: start, end: start.Add(90 * time.Minute)}, nil
+	return world{dir: dir, dataDir: dataDir, start: start, end: start.Add(length)}, nil
 }
 
 // startPrometheus runs a real Prometheus on addr over dataDir with the given
@@ -81,7 +109,8 @@ func startPrometheus(t testing.TB, name, addr, dataDir, scrapeConfig string) *pr
 		"--config.file="+cfg,
 		"--storage.tsdb.path="+dataDir,
 		"--web.listen-address="+addr,
-		"--storage.tsdb.retention.time=30d",
+		// Long enough to keep the fixed world, which lies in the past.
+		"--storage.tsdb.retention.time=100y",
 		"--log.level=warn",
 	)
 	waitHTTP(t, p, "http://"+addr+"/-/ready", 60*time.Second)

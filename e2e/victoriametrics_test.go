@@ -113,7 +113,7 @@ const vmTolerance = 0.06
 // Prometheus and VictoriaMetrics and checks that Stratus gets the same answers
 // from both.
 func TestVictoriaMetricsAnswersLikePrometheus(t *testing.T) {
-	w := simulateWorld(t)
+	w := simulateFixedWorld(t)
 	promAddr := freeAddr(t)
 	startPrometheus(t, "prometheus", promAddr, w.dataDir, "")
 	vmAddr := freeAddr(t)
@@ -121,6 +121,7 @@ func TestVictoriaMetricsAnswersLikePrometheus(t *testing.T) {
 	importOpenMetrics(t, vmAddr, filepath.Join(w.dir, "metrics.om"))
 
 	at := quietTime(t, w, 6*time.Minute)
+	t.Logf("comparing at %s, %s into the world", at.Format(time.RFC3339), at.Sub(w.start))
 	prom, vm := newClient(t, promAddr), newClient(t, vmAddr)
 	waitForIngestion(t, vmAddr, prom, vm, at)
 	diffs := query.Compare(context.Background(), prom, vm, vmExpressions, at, vmTolerance)
