@@ -92,6 +92,17 @@ func TestParseErrorsNameLineOrField(t *testing.T) {
 			want: []string{"line 4: prometheus.http_client: unknown field user"},
 		},
 		{
+			name: "wrong type through an alias",
+			content: "prometheus:\n  url: &u http://prometheus:9090\n" +
+				"  retries: *u\n",
+			want: []string{"line 3: prometheus.retries:", "cannot unmarshal"},
+		},
+		{
+			name:    "unknown field through an aliased block",
+			content: "x: &p\n  url: http://p:9090\ndemo: *p\n",
+			want:    []string{"line 1: x: unknown field"},
+		},
+		{
 			name:    "url with the API path",
 			content: "prometheus:\n  url: http://prometheus:9090/api/v1/\n",
 			want:    []string{"prometheus.url", "without /api/v1"},

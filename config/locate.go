@@ -41,14 +41,14 @@ func locateIn(node *yamlv3.Node, path string, target reflect.Type) error {
 				return fmt.Errorf("line %d: %s: unknown field", key.Line,
 					joinPath(path, key.Value))
 			}
-			if err := locateIn(value, joinPath(path, key.Value), field.Type); err != nil {
+			if err := locateIn(resolveAliases(value), joinPath(path, key.Value), field.Type); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
 
-	snippet, err := yamlv3.Marshal(node)
+	snippet, err := yamlv3.Marshal(resolveAliases(node))
 	if err != nil {
 		return nil
 	}
@@ -134,4 +134,30 @@ func lineOf(content []byte, path string) int {
 		node = next
 	}
 	return node.Line
+}
+
+// resolveAliases returns node with every alias replaced by a copy of what it
+// points to. A subtree re-encoded on its own would otherwise carry "*name"
+// without the anchor it names, and the decoder would complain about the
+// anchor instead of the real problem.
+func resolveAliases(node *yamlv3.Node) *yamlv3.Node {
+	if node == nil {
+		return nil
+	}
+	if node.Kind == yamlv3.AliasNode && node.Alias != nil {
+		// Errors should point at the use, not at the anchor.
+		target := *resolveAliases(node.Alias)
+		target.Line, target.Column = node.Line, node.Column
+		return &target
+	}
+	if len(node.Content) == 0 {
+		return node
+	}
+	copied := *node
+	copied.Anchor = ""
+	copied.Content = make([]*yamlv3.Node, len(node.Content))
+	for i, child := range node.Content {
+		copied.Content[i] = resolveAliases(child)
+	}
+	return &copied
 }

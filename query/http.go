@@ -256,7 +256,7 @@ func (h *HTTP) run(
 	// that passed while the source did not answer is the source's failure:
 	// a hung Prometheus is down, not healthy.
 	rejected := status == http.StatusBadRequest || status == http.StatusUnprocessableEntity
-	if h.reporter != nil && !errors.Is(ctx.Err(), context.Canceled) {
+	if h.reporter != nil && status != statusNotSent && !errors.Is(ctx.Err(), context.Canceled) {
 		if err != nil && !rejected {
 			h.reporter.ReportFailure(SourcePrometheus, time.Now(), err)
 		} else {
@@ -278,6 +278,9 @@ func (h *HTTP) withRetries(
 		samples, err := h.attempt(ctx, &rec, call)
 		if err == nil {
 			return samples, rec.status, nil
+		}
+		if rec.notSent {
+			return 0, statusNotSent, err
 		}
 		if rec.serverGaveUp {
 			err = fmt.Errorf("the server's own query timeout passed: %w", err)
@@ -304,6 +307,9 @@ func (h *HTTP) withRetries(
 	}
 }
 
+// statusNotSent stands for the status of a query whose request never left.
+const statusNotSent = -1
+
 // attempt makes one request while holding a concurrency slot, so that the
 // slot is not held while backing off.
 func (h *HTTP) attempt(
@@ -315,6 +321,7 @@ func (h *HTTP) attempt(
 	select {
 	case h.slots <- struct{}{}:
 	case <-ctx.Done():
+		rec.notSent = true
 		return 0, fmt.Errorf("waiting for a concurrency slot: %w", ctx.Err())
 	}
 	defer func() { <-h.slots }()
@@ -349,6 +356,10 @@ type attemptKey struct{}
 type attemptRecord struct {
 	status     int
 	retryAfter time.Duration // negative when the server sent none
+	// notSent is set when the attempt ended before a request left: the
+	// caller's deadline passed while Stratus's own concurrency limit held
+	// it back, which says nothing about the source.
+	notSent bool
 	// serverGaveUp is set when a 503's body says the server's own query
 	// deadline passed (errorType "timeout" or "canceled"). The API client
 	// reports every 5xx as a bare server error, so only the body tells.

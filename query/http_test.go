@@ -415,13 +415,17 @@ func TestHTTPCallerCancellation(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	require.Len(t, reporter.failures, 1)
 
-	// Waiting for a slot ends with the caller's context too.
+	// Waiting for a slot ends with the caller's context too, and says
+	// nothing about the source: no request left.
 	h.slots <- struct{}{}
 	ctx, cancel = context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
+	requests := api.requests.Load()
 	_, err = h.Query(ctx, `up`, time.Now())
 	require.ErrorContains(t, err, "concurrency slot")
 	<-h.slots
+	require.Equal(t, requests, api.requests.Load())
+	require.Len(t, reporter.failures, 1, "our own limit is not the source's failure")
 
 	// A retry that would wait past the caller's deadline is not waited for.
 	failing := httptest.NewServer(&fakeAPI{reply: func(_ int, w http.ResponseWriter, _ *http.Request) bool {
@@ -430,6 +434,7 @@ func TestHTTPCallerCancellation(t *testing.T) {
 	}})
 	defer failing.Close()
 	h = newTestHTTP(t, failing.URL, HTTPOptions{
+		Reporter:    reporter,
 		BackoffBase: time.Hour,
 		BackoffMax:  time.Hour,
 	})
@@ -441,6 +446,7 @@ func TestHTTPCallerCancellation(t *testing.T) {
 	require.ErrorContains(t, err, "500")
 	require.Less(t, time.Since(began), time.Second, "failed at once")
 	require.Zero(t, reporter.successes)
+	require.Len(t, reporter.failures, 2, "a failing source is down")
 }
 
 // TestHTTPServerTimeoutNotRetried: Prometheus's own query timeout means the

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"math"
+	"runtime"
 	"testing"
 	"time"
 
@@ -19,6 +20,12 @@ import (
 // staleness marker. A deliberate change of the world or its telemetry must update
 // these sums.
 func TestFileOutputPinned(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		// Go may fuse x*y+z into one rounding on other architectures (arm64
+		// FMA), so the same world can differ in its last bits there; the
+		// pins hold for the architecture they were taken on.
+		t.Skipf("sums pinned on amd64, not %s", runtime.GOARCH)
+	}
 	startup := smallOptions()
 	startup.Duration, startup.Resources = 70*time.Minute, 20
 	steady := smallOptions()

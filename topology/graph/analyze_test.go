@@ -275,6 +275,22 @@ func TestBetweenness(t *testing.T) {
 			want:  map[string]float64{"a": 0, "b": 1.0 / 2, "c": 0},
 		},
 		{
+			// Three hops, so that a node's share reaches it through another's:
+			// b lies on (a,c) and (a,d), c on (a,d) and (b,d), out of 3·2 pairs.
+			name:  "long chain",
+			edges: "a->b->c->d",
+			want:  map[string]float64{"a": 0, "b": 2.0 / 6, "c": 2.0 / 6, "d": 0},
+		},
+		{
+			// (a,e) has two shortest paths through b or c, both through d: d
+			// carries all of (a,e), (b,e) and (c,e); b and c half of (a,d) and
+			// (a,e) each; out of 4·3 pairs.
+			name:  "diamond then a tail",
+			edges: "a->b->d->e, a->c->d",
+			want: map[string]float64{"a": 0, "b": 1.0 / 12, "c": 1.0 / 12,
+				"d": 3.0 / 12, "e": 0},
+		},
+		{
 			// (a,d) has two shortest paths: b and c each carry half, out of 3·2 pairs.
 			name:  "diamond",
 			edges: "a->b->d, a->c->d",
