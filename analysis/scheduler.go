@@ -88,9 +88,8 @@ type Scheduler struct {
 	logger  *slog.Logger
 	metrics *schedulerMetrics
 
-	mu       sync.Mutex // serialises publishing; readers use current
-	current  atomic.Pointer[Snapshot]
-	finished atomic.Int64 // engines that have finished at least one run
+	mu      sync.Mutex // serialises publishing; readers use current
+	current atomic.Pointer[Snapshot]
 }
 
 // NewScheduler returns a scheduler for jobs. Its self metrics are registered
@@ -131,7 +130,13 @@ func (s *Scheduler) Snapshot() *Snapshot {
 // or not: from then on /metrics says what Stratus knows, including that a
 // source is down.
 func (s *Scheduler) Ready() bool {
-	return int(s.finished.Load()) >= len(s.jobs)
+	snap := s.Snapshot()
+	for _, j := range s.jobs {
+		if r, _ := snap.Result(j.Engine.Name()); r.Runs == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Run starts every job at once and then on its interval, until ctx ends.
@@ -199,9 +204,6 @@ func (s *Scheduler) publish(name string, at time.Time, value any, err error) Res
 
 	old := s.current.Load()
 	r := old.results[name]
-	if r.Runs == 0 {
-		s.finished.Add(1)
-	}
 	r.Runs++
 	r.Err = err
 	if err == nil {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"sort"
 	"sync/atomic"
 	"time"
 
@@ -303,7 +302,7 @@ func (e *Embedded) Series(
 	matches []string,
 	start, end time.Time,
 ) ([]model.LabelSet, error) {
-	var sets []model.LabelSet
+	found := []model.LabelSet{}
 	err := e.run(ctx, fmt.Sprintf("series %q", matches), func() (int, error) {
 		if len(matches) == 0 {
 			return 0, errors.New("no match[] parameter provided")
@@ -318,33 +317,25 @@ func (e *Embedded) Series(
 		}
 		defer q.Close()
 
-		seen := map[uint64][]labels.Labels{}
-		var found []labels.Labels
+		// As the Prometheus API does: sorted selects merged into one sorted
+		// set, in which a series that several selectors match appears once.
+		sets := make([]storage.SeriesSet, 0, len(selectors))
 		for _, ms := range selectors {
-			ss := q.Select(ctx, false, nil, ms...)
-			for ss.Next() {
-				lset := ss.At().Labels()
-				if containsLabels(seen[lset.Hash()], lset) {
-					continue
-				}
-				seen[lset.Hash()] = append(seen[lset.Hash()], lset)
-				found = append(found, lset)
-			}
-			if err := ss.Err(); err != nil {
-				return 0, err
-			}
+			sets = append(sets, q.Select(ctx, true, nil, ms...))
 		}
-		sort.Slice(found, func(i, j int) bool { return labels.Compare(found[i], found[j]) < 0 })
-		sets = make([]model.LabelSet, 0, len(found))
-		for _, lset := range found {
-			sets = append(sets, model.LabelSet(toMetric(lset)))
+		merged := storage.NewMergeSeriesSet(sets, 0, storage.ChainedSeriesMerge)
+		for merged.Next() {
+			found = append(found, model.LabelSet(toMetric(merged.At().Labels())))
+		}
+		if err := merged.Err(); err != nil {
+			return 0, err
 		}
 		return 0, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return sets, nil
+	return found, nil
 }
 
 // LabelValues implements Querier.
@@ -431,15 +422,6 @@ func timeBound(t time.Time, unbounded int64) int64 {
 		return unbounded
 	}
 	return t.UnixMilli()
-}
-
-func containsLabels(list []labels.Labels, lset labels.Labels) bool {
-	for _, l := range list {
-		if labels.Equal(l, lset) {
-			return true
-		}
-	}
-	return false
 }
 
 // toModelValue converts a PromQL engine result to prometheus/common/model.
