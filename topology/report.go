@@ -1,6 +1,13 @@
 package topology
 
-import "time"
+import (
+	"maps"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/stratus-monitoring/stratus/topology/graph"
+)
 
 // GraphReport is the dependency graph as `stratus deps graph --output=json` and
 // /api/v1/graph present it. Its JSON form is a documented, stable schema: times
@@ -64,4 +71,71 @@ type CriticalPathReport struct {
 	// Nodes along the chain, in call order.
 	Nodes           []string `json:"nodes"`
 	SelfTimeSeconds float64  `json:"self_time_seconds"`
+}
+
+// Report presents the snapshot as a GraphReport.
+func (s *Snapshot) Report() GraphReport {
+	r := GraphReport{
+		At:               s.At.UTC(),
+		RetentionSeconds: s.Retention.Seconds(),
+		Sources:          []string{},
+		Nodes:            []NodeReport{},
+		Edges:            []EdgeReport{},
+		EntryPoints:      []string{},
+		CriticalPaths:    []CriticalPathReport{},
+		ErrorOrigins:     []string{},
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.EdgesBySource)) {
+		if s.EdgesBySource[name] > 0 {
+			r.Sources = append(r.Sources, name)
+		}
+	}
+	for _, n := range s.Graph.Nodes() {
+		res, _ := s.Analysis.Node(n.ID)
+		nr := NodeReport{
+			ID: string(n.ID), Name: n.Name, Namespace: n.Namespace, Cluster: n.Cluster,
+			Kind: string(n.Kind), Dependents: len(res.Dependents),
+			Dependencies: len(res.Dependencies), FanIn: res.FanIn, FanOut: res.FanOut,
+			Betweenness: res.Betweenness, BottleneckScore: res.BottleneckScore,
+			ErrorOrigin: res.ErrorOrigin, EntryPoint: res.EntryPoint,
+		}
+		if res.SelfTimeKnown {
+			nr.SelfTimeSeconds = measured(res.SelfTimeSeconds)
+		}
+		r.Nodes = append(r.Nodes, nr)
+	}
+	for _, e := range s.Graph.Edges() {
+		r.Edges = append(r.Edges, EdgeReport{
+			Client: string(e.Client), Server: string(e.Server), Protocol: e.Protocol,
+			RequestsPerSecond: e.RequestsPerSecond,
+			ErrorRatio:        measured(e.ErrorRatio),
+			LatencyP95Seconds: measured(e.LatencyP95Seconds),
+			Sources:           slices.Clone(e.Sources),
+			LastSeen:          s.LastSeen[[2]graph.NodeID{e.Client, e.Server}].UTC(),
+		})
+	}
+	for _, id := range s.Analysis.EntryPoints {
+		r.EntryPoints = append(r.EntryPoints, string(id))
+	}
+	for _, p := range s.Analysis.CriticalPaths {
+		cp := CriticalPathReport{EntryPoint: string(p.EntryPoint), Nodes: []string{},
+			SelfTimeSeconds: p.SelfTimeSeconds}
+		for _, id := range p.Nodes {
+			cp.Nodes = append(cp.Nodes, string(id))
+		}
+		r.CriticalPaths = append(r.CriticalPaths, cp)
+	}
+	for _, id := range s.Analysis.ErrorOrigins {
+		r.ErrorOrigins = append(r.ErrorOrigins, string(id))
+	}
+	return r
+}
+
+// measured returns a pointer to x, or nil when x is NaN or infinite: JSON has no
+// NaN, and null says "not measured".
+func measured(x float64) *float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	return &x
 }

@@ -1,0 +1,160 @@
+package topology
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/stratus-monitoring/stratus/identity"
+	"github.com/stratus-monitoring/stratus/topology/graph"
+)
+
+// Snapshot is the result of one discovery cycle. It is immutable once returned.
+type Snapshot struct {
+	At        time.Time
+	Retention time.Duration
+	Graph     *graph.Graph
+	Analysis  graph.Result
+	// LastSeen is, per edge, the newest sample time of its series.
+	LastSeen map[[2]graph.NodeID]time.Time
+	// EdgesBySource counts the edges each adapter has seen within the retention;
+	// every configured adapter is listed, with 0 if it found nothing.
+	EdgesBySource map[string]int
+	// Changes and Dropped are cumulative over the life of the Discoverer.
+	Changes map[Change]float64
+	// Dropped counts, by reason, observations left out of the graph.
+	Dropped map[string]float64
+}
+
+// hpaSaturation is how close each autoscaled workload is to its maximum replicas:
+// a service at its ceiling cannot absorb more load, which makes it a bottleneck.
+// One query for the whole fleet; kube-state-metrics names the HPA, and an HPA
+// named after its workload is the convention this relies on.
+const hpaSaturation = `max by (%[1]s, namespace, horizontalpodautoscaler) ` +
+	`(kube_horizontalpodautoscaler_status_current_replicas)` +
+	` / max by (%[1]s, namespace, horizontalpodautoscaler) ` +
+	`(kube_horizontalpodautoscaler_spec_max_replicas > 0)`
+
+func (d *Discoverer) saturation(ctx context.Context, at time.Time) map[graph.NodeID]float64 {
+	label := d.cfg.Identity.ClusterLabel
+	if !model.LegacyValidation.IsValidLabelName(label) {
+		return nil // the configuration refuses such names; this keeps the query sound
+	}
+	vec, err := d.querier.Query(ctx, fmt.Sprintf(hpaSaturation, label), at)
+	if err != nil {
+		d.cfg.Logger.Debug("saturation query failed; bottleneck scores use traffic only",
+			"err", err)
+		return nil
+	}
+	out := make(map[graph.NodeID]float64, len(vec))
+	for _, s := range vec {
+		id := graph.MakeID(string(s.Metric[model.LabelName(label)]), string(s.Metric["namespace"]),
+			string(s.Metric["horizontalpodautoscaler"]))
+		out[id] = float64(s.Value)
+	}
+	return out
+}
+
+func nodeID(s identity.Service) graph.NodeID {
+	return graph.MakeID(s.Cluster, s.Namespace, s.Name)
+}
+
+// snapshot builds the graph of the remembered edges, with this cycle's traffic
+// where there was some, and analyses it.
+func (d *Discoverer) snapshot(ctx context.Context, at time.Time, c *cycleObservations) *Snapshot {
+	g := graph.New()
+	for svc, kind := range d.nodes {
+		g.AddNode(graph.Node{Cluster: svc.Cluster, Namespace: svc.Namespace, Name: svc.Name,
+			Kind: kind})
+	}
+	snap := &Snapshot{
+		At:            at,
+		Retention:     d.cfg.Retention,
+		Graph:         g,
+		LastSeen:      make(map[[2]graph.NodeID]time.Time, len(d.edges)),
+		EdgesBySource: map[string]int{},
+		Changes:       maps.Clone(d.changes),
+		Dropped:       maps.Clone(d.dropped),
+	}
+	for _, a := range d.cfg.Adapters {
+		snap.EdgesBySource[a.Name()] = 0
+	}
+
+	for key, st := range d.edges {
+		e := d.edgeTraffic(c.traffic[key])
+		e.Client, e.Server = nodeID(key.client), nodeID(key.server)
+		e.Protocol = strings.Join(slices.Sorted(maps.Keys(st.protocols)), ",")
+		e.Sources = slices.Sorted(maps.Keys(st.sources))
+		for _, s := range e.Sources {
+			snap.EdgesBySource[s]++
+		}
+		g.AddEdge(e)
+		snap.LastSeen[[2]graph.NodeID{e.Client, e.Server}] = st.lastSeen
+	}
+
+	gateways := make([]graph.NodeID, 0, len(d.cfg.Gateways))
+	for _, gw := range d.cfg.Gateways {
+		if svc, err := identity.ParseService(gw); err == nil {
+			gateways = append(gateways, d.gatewayIDs(svc)...)
+		}
+	}
+	snap.Analysis = graph.Analyze(g, graph.Options{
+		Gateways:   gateways,
+		Saturation: d.saturation(ctx, at),
+	})
+	return snap
+}
+
+// gatewayIDs returns the nodes a configured gateway names: every node that agrees
+// with each part it gives, so "istio-ingressgateway" names the gateway of every
+// cluster.
+func (d *Discoverer) gatewayIDs(gw identity.Service) []graph.NodeID {
+	var out []graph.NodeID
+	for svc := range d.nodes {
+		if svc.Name == gw.Name && (gw.Namespace == "" || gw.Namespace == svc.Namespace) &&
+			(gw.Cluster == "" || gw.Cluster == svc.Cluster) {
+			out = append(out, nodeID(svc))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// edgeTraffic picks an edge's figures from the sources that measured them this
+// cycle, in the order of preference of the adapters: the same calls seen by a
+// mesh and by traces are counted once. An edge without traffic this cycle has a
+// zero rate and unmeasured ratios.
+func (d *Discoverer) edgeTraffic(perSource map[string]Observation) graph.Edge {
+	e := graph.Edge{
+		ErrorRatio:        math.NaN(),
+		ServerErrorRatio:  math.NaN(),
+		LatencyP95Seconds: math.NaN(),
+	}
+	rateSet := false
+	for _, a := range d.cfg.Adapters {
+		o, ok := perSource[a.Name()]
+		if !ok {
+			continue
+		}
+		if !rateSet && !math.IsNaN(o.RequestsPerSecond) {
+			e.RequestsPerSecond, rateSet = o.RequestsPerSecond, true
+		}
+		e.ErrorRatio = firstKnown(e.ErrorRatio, o.ErrorRatio)
+		e.ServerErrorRatio = firstKnown(e.ServerErrorRatio, o.ServerErrorRatio)
+		e.LatencyP95Seconds = firstKnown(e.LatencyP95Seconds, o.LatencyP95Seconds)
+	}
+	return e
+}
+
+func firstKnown(have, next float64) float64 {
+	if math.IsNaN(have) {
+		return next
+	}
+	return have
+}
