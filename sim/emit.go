@@ -2,6 +2,7 @@ package sim
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sort"
 )
@@ -12,15 +13,27 @@ type emitter interface {
 	emit(w *World, step int)
 }
 
+// newEmitters builds the always-on Kubernetes emitters and the selected telemetry
+// sources, in the fixed order of telemetrySources.
 func newEmitters(w *World) []emitter {
-	return []emitter{
-		newKSMEmitter(w),
-		newCAdvisorEmitter(w),
-		newIstioEmitter(w),
-		newServiceGraphEmitter(w),
-		newLinkerdEmitter(w),
+	out := []emitter{newKSMEmitter(w), newCAdvisorEmitter(w)}
+	build := map[string]func(*World) emitter{
+		SourceIstio:        func(w *World) emitter { return newIstioEmitter(w) },
+		SourceServiceGraph: func(w *World) emitter { return newServiceGraphEmitter(w) },
+		SourceLinkerd:      func(w *World) emitter { return newLinkerdEmitter(w) },
+		SourceSpanMetrics:  func(w *World) emitter { return newSpanMetricsEmitter(w) },
+		SourceHubble:       func(w *World) emitter { return newHubbleEmitter(w) },
 	}
+	for _, name := range telemetrySources {
+		if w.emits(name) {
+			out = append(out, build[name](w))
+		}
+	}
+	return out
 }
+
+// emits reports whether the world emits a telemetry source.
+func (w *World) emits(source string) bool { return slices.Contains(w.opts.Telemetry, source) }
 
 // splitCount divides an integer count over weights by largest remainder, so that
 // the parts are integers summing to the count.
@@ -109,11 +122,11 @@ func (h *histState) observe(buckets []float64, n, median float64) {
 
 // preexisting gives counters of series that existed before the world started a
 // plausible history: this many seconds of traffic at the current rate.
-func preexisting(w *World, step int) float64 {
+func preexisting(r *rand.Rand, step int) float64 {
 	if step != 0 {
 		return 0
 	}
-	return 3600 * (1 + 23*w.rUsage.Float64())
+	return 3600 * (1 + 23*r.Float64())
 }
 
 func roundTo(v, unit float64) float64 { return math.Round(v/unit) * unit }

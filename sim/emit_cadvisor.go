@@ -42,7 +42,7 @@ func (c *cadvisorEmitter) emit(w *World, step int) {
 			m, ok := c.pods[p]
 			if !ok {
 				lbl := []string{
-					"cluster", s.cluster.name, "job", "kubelet", "metrics_path", "/metrics/cadvisor",
+					w.opts.ClusterLabel, s.cluster.name, "job", "kubelet", "metrics_path", "/metrics/cadvisor",
 					"instance", p.node.name, "node", p.node.name,
 					"namespace", s.namespace, "pod", p.name, "container", s.name,
 					"image", fmt.Sprintf("registry.example.com/%s/%s:%s", s.namespace, s.name, p.rs.version),

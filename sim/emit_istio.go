@@ -161,7 +161,7 @@ func (ie *istioEmitter) add(w *World, e *edge, key istioKey, n, median float64, 
 		if key.reporter == "destination" || w.opts.IstioSourceHistograms {
 			ser.hist = ie.duration.newMetric(lbl...)
 		}
-		if pre := preexisting(w, step); pre > 0 && !key.failed {
+		if pre := preexisting(w.rUsage, step); pre > 0 && !key.failed {
 			ser.requests = float64(int64(e.rps * pre))
 			ser.latency.observe(istioBuckets, ser.requests, median)
 		}

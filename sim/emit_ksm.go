@@ -111,7 +111,7 @@ func (k *ksmEmitter) emitNode(w *World, c *cluster, n *node) {
 	ms, ok := k.nodes[n]
 	if !ok {
 		p := c.profile
-		base := []string{"job", "kube-state-metrics", "cluster", c.name, "node", n.name}
+		base := []string{"job", "kube-state-metrics", w.opts.ClusterLabel, c.name, "node", n.name}
 		ms = []*metric{
 			k.nodeInfo.newMetric(kv(base,
 				"kernel_version", p.kernel, "os_image", p.osImage,
@@ -141,7 +141,7 @@ func (k *ksmEmitter) emitDeployment(w *World, d *deployment, step int) {
 	s := d.svc
 	m, ok := k.deps[d]
 	if !ok {
-		base := []string{"job", "kube-state-metrics", "cluster", s.cluster.name,
+		base := []string{"job", "kube-state-metrics", w.opts.ClusterLabel, s.cluster.name,
 			"namespace", s.namespace}
 		dep := kv(base, "deployment", s.name)
 		lbl := dep
@@ -183,7 +183,7 @@ func (k *ksmEmitter) emitDeployment(w *World, d *deployment, step int) {
 	for _, rs := range d.replicaSets {
 		rm, ok := k.rsets[rs]
 		if !ok {
-			rm = k.rsOwner.newMetric("job", "kube-state-metrics", "cluster", s.cluster.name,
+			rm = k.rsOwner.newMetric("job", "kube-state-metrics", w.opts.ClusterLabel, s.cluster.name,
 				"namespace", s.namespace, "replicaset", rs.name, "owner_kind", "Deployment",
 				"owner_name", s.name, "owner_is_controller", "true")
 			k.rsets[rs] = rm
@@ -196,7 +196,7 @@ func (k *ksmEmitter) emitPod(w *World, p *pod, step int) {
 	s := p.dep.svc
 	m, ok := k.pods[p]
 	if !ok {
-		base := []string{"job", "kube-state-metrics", "cluster", s.cluster.name,
+		base := []string{"job", "kube-state-metrics", w.opts.ClusterLabel, s.cluster.name,
 			"namespace", s.namespace, "pod", p.name, "uid", p.uid}
 		lbl := base
 		if w.opts.KSMLabelsAllowlist {

@@ -87,7 +87,7 @@ func (le *linkerdEmitter) add(w *World, e *edge, p *pod, n, failed float64) {
 				srv.name + "." + srv.namespace + ".serviceaccount.identity.linkerd.cluster.local"}
 		}
 		s = &linkerdSeries{labels: kv([]string{
-			"job", "linkerd-proxy", "cluster", c.cluster.name, "direction", "outbound",
+			"job", "linkerd-proxy", w.opts.ClusterLabel, c.cluster.name, "direction", "outbound",
 			"namespace", c.namespace, "deployment", c.name, "pod", p.name,
 			"pod_template_hash", p.rs.hash, "control_plane_ns", "linkerd",
 			"authority", srv.name + "." + srv.namespace + ".svc.cluster.local:8080",

@@ -14,6 +14,7 @@ const (
 	streamTraffic
 	streamUsage
 	streamNames
+	streamTelemetry
 )
 
 func newRand(seed int64, stream uint64) *rand.Rand {

@@ -2,6 +2,8 @@ package sim
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -53,6 +55,44 @@ type Options struct {
 	// Autocorrelation is the AR(1) coefficient of the load noise per step; 0 means
 	// 0.9, negative means independent noise.
 	Autocorrelation float64
+	// SparseShare is the share of service edges away from the entry points that
+	// carry about one call every ten minutes, the hard case for discovery windows;
+	// 0 means 0.125, negative means none.
+	SparseShare float64
+
+	// Telemetry selects the mesh and tracing sources to emit, by the names
+	// TelemetrySources lists; kube-state-metrics and cAdvisor are always emitted.
+	// nil means istio, linkerd and servicegraph; an empty list means none of them.
+	Telemetry []string
+	// ClusterLabel is the name of the label a multi-cluster scrape adds to the
+	// Kubernetes, Linkerd, span metrics and Hubble families; "" means "cluster".
+	ClusterLabel string
+}
+
+// Telemetry source names of Options.Telemetry and of TruthEdge.Sources.
+const (
+	SourceIstio        = "istio"
+	SourceLinkerd      = "linkerd"
+	SourceServiceGraph = "servicegraph"
+	SourceSpanMetrics  = "spanmetrics"
+	SourceHubble       = "hubble"
+)
+
+// telemetrySources is every selectable source in the order its families are
+// written, whatever the order of Options.Telemetry.
+var telemetrySources = []string{
+	SourceIstio, SourceServiceGraph, SourceLinkerd, SourceSpanMetrics, SourceHubble,
+}
+
+// defaultTelemetry is what a nil Options.Telemetry selects: the sources the world
+// emitted before the selection existed, so that their bytes stay the same.
+var defaultTelemetry = []string{SourceIstio, SourceLinkerd, SourceServiceGraph}
+
+// TelemetrySources lists the valid Options.Telemetry names.
+func TelemetrySources() []string {
+	out := slices.Clone(telemetrySources)
+	slices.Sort(out)
+	return out
 }
 
 // DefaultDuration is the length of every scenario's world unless
@@ -130,7 +170,59 @@ func (o Options) withDefaults() (Options, scenario, error) {
 		return o, sc, fmt.Errorf("scenario %s: Autocorrelation %g must be below 1",
 			o.Scenario, o.Autocorrelation)
 	}
+	o.SparseShare = shareDefault(o.SparseShare, 0.125)
+	if o.SparseShare > 1 {
+		return o, sc, fmt.Errorf("scenario %s: SparseShare %g must be at most 1",
+			o.Scenario, o.SparseShare)
+	}
+	tel, err := validTelemetry(o.Telemetry)
+	if err != nil {
+		return o, sc, fmt.Errorf("scenario %s: %w", o.Scenario, err)
+	}
+	o.Telemetry = tel
+	if o.ClusterLabel == "" {
+		o.ClusterLabel = "cluster"
+	}
+	if err := validClusterLabel(o.ClusterLabel); err != nil {
+		return o, sc, fmt.Errorf("scenario %s: %w", o.Scenario, err)
+	}
 	return o, sc, nil
+}
+
+// validTelemetry checks the selected sources and returns a copy, so that the
+// caller's slice can change without changing the world.
+func validTelemetry(names []string) ([]string, error) {
+	if names == nil {
+		return slices.Clone(defaultTelemetry), nil
+	}
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if !slices.Contains(telemetrySources, n) {
+			return nil, fmt.Errorf("unknown telemetry source %q (valid: %s)",
+				n, strings.Join(TelemetrySources(), ", "))
+		}
+		if slices.Contains(out, n) {
+			return nil, fmt.Errorf("telemetry source %q listed twice", n)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// validClusterLabel rejects names Prometheus would refuse and names another label
+// of the same series already uses, which would make a series with two values for
+// one label.
+func validClusterLabel(name string) error {
+	switch {
+	case !labelNameRE.MatchString(name) || strings.HasPrefix(name, "__"):
+		return fmt.Errorf("ClusterLabel %q is not a valid label name", name)
+	case strings.HasPrefix(name, "label_") || slices.Contains(clusterPeerLabels, name):
+		return fmt.Errorf("ClusterLabel %q clashes with a label of the families that carry it",
+			name)
+	}
+	return nil
 }
 
 // shareDefault maps 0 to the default and negative values to 0, so that the zero
@@ -143,4 +235,23 @@ func shareDefault(v, def float64) float64 {
 		return 0
 	}
 	return v
+}
+
+// clusterPeerLabels are the label names the families carrying the cluster label
+// use besides it (label_* aside); TestClusterLabel keeps the list complete.
+var clusterPeerLabels = []string{
+	"authority", "classification", "container", "container_runtime_version",
+	"control_plane_ns", "created_by_kind", "created_by_name", "db_system", "deployment",
+	"destination_namespace", "destination_workload", "direction", "dst_deployment",
+	"dst_namespace", "dst_service", "horizontalpodautoscaler", "host_ip", "host_network",
+	"id", "image", "instance", "internal_ip", "job", "kernel_version", "kubelet_version",
+	"kubeproxy_version", "le", "messaging_system", "method", "metric_name",
+	"metric_target_type", "metrics_path", "namespace", "no_tls_reason", "node", "os_image",
+	"owner_is_controller", "owner_kind", "owner_name", "peer_service", "phase", "pod",
+	"pod_ip", "pod_template_hash", "priority_class", "protocol", "provider_id",
+	"replicaset", "reporter", "resource", "scaletargetref_api_version",
+	"scaletargetref_kind", "scaletargetref_name", "server_address", "server_id",
+	"service_name", "source_namespace", "source_workload", "span_kind", "span_name",
+	"status", "status_code", "subtype", "system_uuid", "tls", "type", "uid", "unit",
+	"verdict",
 }

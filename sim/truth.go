@@ -53,10 +53,12 @@ type TruthEdge struct {
 	Client string `json:"client"`
 	Server string `json:"server"`
 	Kind   string `json:"kind"`
-	// Sources lists the telemetry whose series name both ends of the edge: istio,
-	// linkerd, servicegraph. An edge without requests in the world is in none.
+	// Sources lists the emitted telemetry whose series name both ends of the edge,
+	// in the order istio, linkerd, servicegraph, spanmetrics, hubble. An edge
+	// without requests in the world is in none.
 	Sources []string `json:"sources"`
-	// AnonymousSources lists telemetry that sees the edge with the client "unknown".
+	// AnonymousSources lists emitted telemetry that sees the edge with the client
+	// "unknown" (only istio: span metrics and Hubble never do).
 	AnonymousSources  []string `json:"anonymous_sources"`
 	Sparse            bool     `json:"sparse"`
 	RequestsPerSecond float64  `json:"requests_per_second"`
@@ -291,19 +293,28 @@ func (w *World) truthEdge(e *edge) TruthEdge {
 		return te
 	}
 	te.FirstSeen = rfc3339(w.timeOf(e.firstSeenStep))
-	if e.kind == KindService {
+	if e.kind == KindService && w.emits(SourceIstio) {
 		switch {
 		case e.client.mesh == meshIstio:
-			te.Sources = append(te.Sources, "istio")
+			te.Sources = append(te.Sources, SourceIstio)
 		case e.server.mesh == meshIstio:
-			te.AnonymousSources = append(te.AnonymousSources, "istio")
-		}
-		if e.client.mesh == meshLinkerd {
-			te.Sources = append(te.Sources, "linkerd")
+			te.AnonymousSources = append(te.AnonymousSources, SourceIstio)
 		}
 	}
-	if tracedBy(e) {
-		te.Sources = append(te.Sources, "servicegraph")
+	if e.kind == KindService && e.client.mesh == meshLinkerd && w.emits(SourceLinkerd) {
+		te.Sources = append(te.Sources, SourceLinkerd)
+	}
+	if tracedBy(e) && w.emits(SourceServiceGraph) {
+		te.Sources = append(te.Sources, SourceServiceGraph)
+	}
+	// A client span names its callee whether the callee is traced or not; server
+	// spans name no caller, so span metrics never show an anonymous edge.
+	if e.client.traced && w.emits(SourceSpanMetrics) {
+		te.Sources = append(te.Sources, SourceSpanMetrics)
+	}
+	// Every caller is a pod Hubble knows; managed stores are the world to it.
+	if hubbleNames(e) && w.emits(SourceHubble) {
+		te.Sources = append(te.Sources, SourceHubble)
 	}
 	return te
 }

@@ -97,6 +97,9 @@ type World struct {
 	spikes []spike
 
 	rBuild, rLoad, rTraffic, rUsage, rNames *rand.Rand
+	// rTelemetry serves the span metrics and Hubble emitters only, so that
+	// selecting them leaves every other family's values unchanged.
+	rTelemetry *rand.Rand
 
 	reg      *registry
 	emitters []emitter
@@ -142,6 +145,7 @@ func newWorld(opts Options, s sink) (*World, error) {
 		rTraffic:    newRand(opts.Seed, streamTraffic),
 		rUsage:      newRand(opts.Seed, streamUsage),
 		rNames:      newRand(opts.Seed, streamNames),
+		rTelemetry:  newRand(opts.Seed, streamTelemetry),
 		reg:         &registry{sink: s},
 	}
 	w.buildClusters()
@@ -373,13 +377,15 @@ func (w *World) sizeLoad() {
 		}
 	}
 	w.propagateMean()
-	// About one edge in eight away from the entry point is sparse: a call every
-	// ten minutes or so, the hard case for discovery windows.
+	// SparseShare of the edges away from the entry point (one in eight by default)
+	// are sparse: a call every ten minutes or so, the hard case for discovery
+	// windows. The draw happens for every edge whatever the share, so that the
+	// share changes which edges are sparse and nothing else.
 	for _, e := range w.edges {
 		if e.client.root || e.back || e.kind != KindService {
 			continue
 		}
-		if r.Float64() < 0.125 && e.client.meanRPS > 0 {
+		if r.Float64() < w.opts.SparseShare && e.client.meanRPS > 0 {
 			e.sparse = true
 			e.mult = (1.0 / 600) / e.client.meanRPS
 		}
