@@ -21,14 +21,18 @@ import (
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v2"
 
+	"github.com/stratus-monitoring/stratus/identity"
 	"github.com/stratus-monitoring/stratus/sim"
+	"github.com/stratus-monitoring/stratus/topology"
 )
 
 // Config is the whole configuration file.
 type Config struct {
-	Prometheus PrometheusConfig `yaml:"prometheus"`
-	Engines    EnginesConfig    `yaml:"engines"`
-	Demo       DemoConfig       `yaml:"demo"`
+	Prometheus   PrometheusConfig   `yaml:"prometheus"`
+	Engines      EnginesConfig      `yaml:"engines"`
+	Identity     identity.Config    `yaml:"identity"`
+	Dependencies DependenciesConfig `yaml:"dependencies"`
+	Demo         DemoConfig         `yaml:"demo"`
 }
 
 // PrometheusConfig says how Stratus queries a Prometheus-compatible API.
@@ -43,7 +47,26 @@ type PrometheusConfig struct {
 
 // EnginesConfig holds the schedule of each analysis engine.
 type EnginesConfig struct {
-	Telemetry EngineConfig `yaml:"telemetry"`
+	Telemetry    EngineConfig `yaml:"telemetry"`
+	Dependencies EngineConfig `yaml:"dependencies"`
+}
+
+// DependenciesConfig configures dependency discovery.
+type DependenciesConfig struct {
+	// Sources lists the built-in telemetry adapters to use, in order of
+	// preference for traffic figures.
+	Sources []string `yaml:"sources"`
+	// Generic adds adapters for metrics the built-ins do not know.
+	Generic []topology.GenericConfig `yaml:"generic"`
+	// Retention is how long an edge stays after its series was last seen.
+	Retention model.Duration `yaml:"retention"`
+	// RateWindow is the range of rate() for traffic figures.
+	RateWindow model.Duration `yaml:"rate_window"`
+	// MaxEdges and MaxServices cap the graph; what they refuse is counted.
+	MaxEdges    int `yaml:"max_edges"`
+	MaxServices int `yaml:"max_services"`
+	// Gateways are entry points that have callers (ingress, API gateways).
+	Gateways []string `yaml:"gateways"`
 }
 
 // EngineConfig is the schedule of one engine.
@@ -77,6 +100,18 @@ func Default() Config {
 				Interval: model.Duration(time.Minute),
 				Timeout:  model.Duration(30 * time.Second),
 			},
+			Dependencies: EngineConfig{
+				Interval: model.Duration(time.Minute),
+				Timeout:  model.Duration(50 * time.Second),
+			},
+		},
+		Identity: identity.Config{ClusterLabel: identity.DefaultClusterLabel},
+		Dependencies: DependenciesConfig{
+			Sources:     topology.BuiltinSources(),
+			Retention:   model.Duration(topology.DefaultRetention),
+			RateWindow:  model.Duration(topology.DefaultRateWindow),
+			MaxEdges:    topology.DefaultMaxEdges,
+			MaxServices: topology.DefaultMaxServices,
 		},
 		Demo: DemoConfig{
 			Scenario: "startup",
@@ -147,12 +182,18 @@ func (c *Config) validate() []fieldError {
 	if c.Prometheus.Retries < 0 {
 		add("prometheus.retries", errors.New("must not be negative"))
 	}
-	if c.Engines.Telemetry.Interval <= 0 {
-		add("engines.telemetry.interval", errors.New("must be positive"))
+	for name, e := range map[string]EngineConfig{
+		"telemetry": c.Engines.Telemetry, "dependencies": c.Engines.Dependencies,
+	} {
+		if e.Interval <= 0 {
+			add("engines."+name+".interval", errors.New("must be positive"))
+		}
+		if e.Timeout <= 0 {
+			add("engines."+name+".timeout", errors.New("must be positive"))
+		}
 	}
-	if c.Engines.Telemetry.Timeout <= 0 {
-		add("engines.telemetry.timeout", errors.New("must be positive"))
-	}
+	errs = append(errs, c.validateIdentity()...)
+	errs = append(errs, c.Dependencies.validate()...)
 	if !slices.Contains(sim.Scenarios(), c.Demo.Scenario) {
 		add("demo.scenario", fmt.Errorf("%q is not one of %s",
 			c.Demo.Scenario, strings.Join(sim.Scenarios(), ", ")))

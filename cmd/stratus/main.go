@@ -118,6 +118,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 	telemetryCmd := app.Command("telemetry", "Report which kinds of telemetry "+
 		"the data source holds.")
 	commands[telemetryCmd.FullCommand()] = newTelemetryCommand(telemetryCmd)
+	deps := app.Command("deps", "Service dependencies discovered from mesh, tracing and "+
+		"eBPF telemetry.")
+	depsGraph := deps.Command("graph", "Print the dependency graph with its analysis.")
+	commands[depsGraph.FullCommand()] = newDepsGraphCommand(depsGraph)
 	versionCmd := app.Command("version", "Print the version and build information.")
 
 	chosen, err := app.Parse(args)

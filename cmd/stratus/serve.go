@@ -29,6 +29,7 @@ import (
 	"github.com/stratus-monitoring/stratus/collector"
 	"github.com/stratus-monitoring/stratus/query"
 	"github.com/stratus-monitoring/stratus/telemetry"
+	"github.com/stratus-monitoring/stratus/topology"
 )
 
 // defaultListenAddress is Stratus's port; 9893 is not taken in the
@@ -89,7 +90,7 @@ func (c *serveCommand) run(ctx context.Context, g *globals) int {
 }
 
 // reservedPaths are served by Stratus itself and cannot be the metrics path.
-var reservedPaths = []string{"/", "/-/healthy", "/-/ready", "/api/v1/telemetry"}
+var reservedPaths = []string{"/", "/-/healthy", "/-/ready", "/api/v1/telemetry", "/api/v1/graph"}
 
 // validate checks what serve would otherwise find out only when it is too
 // late: the web configuration, the listen addresses, the metrics path and the
@@ -172,18 +173,30 @@ func (g *globals) newServer(c *serveCommand) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	deps, err := g.newDependencyEngine(src.querier)
+	if err != nil {
+		_ = src.close()
+		return nil, err
+	}
 	engines := g.cfg.Engines
 	jobs := []analysis.Job{{
 		Engine:   telemetry.NewEngine(src.querier),
 		Interval: time.Duration(engines.Telemetry.Interval),
 		Timeout:  time.Duration(engines.Telemetry.Timeout),
+	}, {
+		Engine:   deps,
+		Interval: time.Duration(engines.Dependencies.Interval),
+		Timeout:  time.Duration(engines.Dependencies.Timeout),
 	}}
 	sched, err := analysis.NewScheduler(jobs, src.clock(), g.logger, reg)
 	if err != nil {
 		_ = src.close()
 		return nil, err
 	}
-	reg.MustRegister(collector.NewTelemetryCollector(sched.Snapshot))
+	reg.MustRegister(
+		collector.NewTelemetryCollector(sched.Snapshot),
+		collector.NewDependencyCollector(sched.Snapshot),
+	)
 	return &server{g: g, cmd: c, source: src, scheduler: sched, registry: reg, health: health}, nil
 }
 
@@ -272,6 +285,7 @@ func (s *server) handler() http.Handler {
 		_, _ = fmt.Fprintln(w, "Stratus is Ready.")
 	})
 	mux.HandleFunc("/api/v1/telemetry", s.serveTelemetryAPI)
+	mux.HandleFunc("/api/v1/graph", s.serveGraphAPI)
 
 	if s.cmd.telemetryPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
@@ -282,6 +296,7 @@ func (s *server) handler() http.Handler {
 			Links: []web.LandingLinks{
 				{Address: s.cmd.telemetryPath, Text: "Metrics"},
 				{Address: "/api/v1/telemetry", Text: "Telemetry discovery (JSON)"},
+				{Address: "/api/v1/graph", Text: "Dependency graph (JSON)"},
 				{Address: "/-/healthy", Text: "Health"},
 				{Address: "/-/ready", Text: "Readiness"},
 			},
@@ -305,6 +320,19 @@ func (s *server) serveTelemetryAPI(w http.ResponseWriter, _ *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(telemetryReport(result))
+}
+
+// serveGraphAPI writes the latest dependency graph as JSON, in the schema of
+// `stratus deps graph --output=json`.
+func (s *server) serveGraphAPI(w http.ResponseWriter, _ *http.Request) {
+	snap, _, ok := analysis.Latest[*topology.Snapshot](s.scheduler.Snapshot(), topology.EngineName)
+	if !ok {
+		http.Error(w, `{"error":"no dependency discovery has succeeded yet"}`,
+			http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(snap.Report())
 }
 
 // redactedURL hides a password in u, for logs.

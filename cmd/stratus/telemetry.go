@@ -55,28 +55,12 @@ func telemetryReport(r telemetry.Result) telemetryReportJSON {
 // run discovers the telemetry families once. It exits 2 (inconclusive) when
 // no known family is present: Stratus has nothing to analyse there.
 func (c *telemetryCommand) run(ctx context.Context, g *globals) int {
-	src, err := g.openSource(nil, nil)
+	src, at, err := g.openForReport(c.at)
 	if err != nil {
 		fmt.Fprintf(g.stderr, "stratus: %v\n", err)
 		return exitError
 	}
 	defer func() { _ = src.close() }()
-	if src.demo {
-		demo, err := newDemo(g.cfg.Demo, src.embedded, nil, g.logger)
-		if err != nil {
-			fmt.Fprintf(g.stderr, "stratus: %v\n", err)
-			return exitError
-		}
-		if err := demo.backfill(time.Now()); err != nil {
-			fmt.Fprintf(g.stderr, "stratus: %v\n", err)
-			return exitError
-		}
-	}
-	at, err := evaluationTime(c.at, src, time.Now())
-	if err != nil {
-		fmt.Fprintf(g.stderr, "stratus: %v\n", err)
-		return exitError
-	}
 
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(g.cfg.Engines.Telemetry.Timeout))
 	defer cancel()
@@ -112,4 +96,29 @@ func (c *telemetryCommand) write(g *globals, r telemetry.Result) error {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", p.Family.Name, present, p.Series, p.Family.Description)
 	}
 	return tw.Flush()
+}
+
+// openForReport opens the data source of a one-shot report (backfilling the demo
+// world when there is no other) and resolves --at against it.
+func (g *globals) openForReport(atFlag string) (*source, time.Time, error) {
+	src, err := g.openSource(nil, nil)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if src.demo {
+		demo, err := newDemo(g.cfg.Demo, src.embedded, nil, g.logger)
+		if err == nil {
+			err = demo.backfill(time.Now())
+		}
+		if err != nil {
+			_ = src.close()
+			return nil, time.Time{}, err
+		}
+	}
+	at, err := evaluationTime(atFlag, src, time.Now())
+	if err != nil {
+		_ = src.close()
+		return nil, time.Time{}, err
+	}
+	return src, at, nil
 }
