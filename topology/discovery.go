@@ -145,7 +145,7 @@ func (d *Discoverer) Run(ctx context.Context, at time.Time) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.merge(&cycle, at)
+	d.merge(&cycle, at, d.workloads(ctx, at))
 	return d.snapshot(ctx, at, &cycle), nil
 }
 
@@ -214,8 +214,11 @@ func resolves(e Endpoint) bool {
 // merge folds a cycle's observations into the remembered edges: identities are
 // resolved, new edges added (and counted, unless found by an adapter's first look
 // back), edges not seen for the retention removed, and the caps applied.
-func (d *Discoverer) merge(c *cycleObservations, at time.Time) {
+func (d *Discoverer) merge(c *cycleObservations, at time.Time, workloads []identity.Service) {
 	res := identity.NewResolver(d.cfg.Identity)
+	for _, w := range workloads {
+		res.Learn(w)
+	}
 	for id, kind := range d.nodes {
 		if kind != graph.KindUnknown && kind != graph.KindExternal {
 			res.Learn(id)

@@ -40,15 +40,20 @@ func (a *scriptedAdapter) Observe(_ context.Context, _ query.Querier, w Window) 
 	return Report{}, nil
 }
 
-// stubQuerier answers every instant query with vec (or err).
+// stubQuerier answers the saturation query with vec (or err) and the workload
+// query with workloads.
 type stubQuerier struct {
-	vec     model.Vector
-	err     error
-	queries []string
+	vec       model.Vector
+	workloads model.Vector
+	err       error
+	queries   []string
 }
 
 func (q *stubQuerier) Query(_ context.Context, expr string, _ time.Time) (model.Vector, error) {
 	q.queries = append(q.queries, expr)
+	if strings.Contains(expr, "kube_deployment_spec_replicas") {
+		return q.workloads, q.err
+	}
 	return q.vec, q.err
 }
 
@@ -321,8 +326,8 @@ func TestSaturationAndGateways(t *testing.T) {
 	d := NewDiscoverer(q, Config{Adapters: []Adapter{a}, Gateways: []string{"ingress", "a/b/c/d"}})
 	s := run(t, d, t0)
 	require.Contains(t, s.Analysis.EntryPoints, graph.NodeID("eu/istio-system/ingress"))
-	require.Len(t, q.queries, 1)
-	require.Contains(t, q.queries[0], "max by (cluster, namespace, horizontalpodautoscaler)")
+	require.Len(t, q.queries, 2, "the workload and the saturation queries")
+	require.Contains(t, q.queries[1], "max by (cluster, namespace, horizontalpodautoscaler)")
 
 	cartRes, _ := s.Analysis.Node("eu/shop/cart")
 	q.err = errors.New("no kube-state-metrics")
@@ -335,7 +340,32 @@ func TestSaturationAndGateways(t *testing.T) {
 	d = NewDiscoverer(q, Config{Adapters: []Adapter{a},
 		Identity: identity.Config{ClusterLabel: "bad-label"}})
 	run(t, d, t0)
-	require.Len(t, q.queries, 2, "an invalid cluster label skips the saturation query")
+	require.Len(t, q.queries, 4, "an invalid cluster label skips both kube queries")
+}
+
+func TestWorkloadsCompleteIdentities(t *testing.T) {
+	linkerdServer := Endpoint{Namespace: "shop", Name: "cart"}
+	a := &scriptedAdapter{name: "linkerd", reports: []Report{{Observations: []Observation{
+		obs(front, linkerdServer, 1, t0),
+		obs(front, Endpoint{Namespace: "shop", Name: "twin"}, 1, t0),
+	}}}}
+	q := &stubQuerier{workloads: model.Vector{
+		{Metric: model.Metric{"cluster": "us", "namespace": "shop", "workload": "cart"}},
+		{Metric: model.Metric{"cluster": "us", "namespace": "shop", "workload": "twin"}},
+		{Metric: model.Metric{"cluster": "eu", "namespace": "shop", "workload": "twin"}},
+	}}
+	d := NewDiscoverer(q, Config{Adapters: []Adapter{a}})
+	s := run(t, d, t0)
+	require.ElementsMatch(t, []string{
+		"eu/shop/frontend -> us/shop/cart",
+		"eu/shop/frontend -> /shop/twin", // two clusters run a twin: left as reported
+	}, edgeIDs(s))
+
+	q.err = errors.New("no kube-state-metrics")
+	a.reports = append(a.reports, a.reports[0])
+	s = run(t, d, t0.Add(time.Minute))
+	require.Contains(t, edgeIDs(s), "eu/shop/frontend -> us/shop/cart",
+		"what was resolved stays resolved")
 }
 
 func TestReportJSON(t *testing.T) {

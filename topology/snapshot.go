@@ -41,6 +41,37 @@ const hpaSaturation = `max by (%[1]s, namespace, horizontalpodautoscaler) ` +
 	` / max by (%[1]s, namespace, horizontalpodautoscaler) ` +
 	`(kube_horizontalpodautoscaler_spec_max_replicas > 0)`
 
+// workloadIdentities lists the workloads kube-state-metrics knows, with their
+// namespace and cluster: the names a source gives without them (a Linkerd
+// destination has no cluster, a trace no namespace) are completed from these.
+const workloadIdentities = `group by (%[1]s, namespace, workload) (` +
+	`label_replace(kube_deployment_spec_replicas, "workload", "$1", "deployment", "(.+)")` +
+	` or label_replace(kube_statefulset_replicas, "workload", "$1", "statefulset", "(.+)")` +
+	` or label_replace(kube_daemonset_status_desired_number_scheduled, ` +
+	`"workload", "$1", "daemonset", "(.+)"))`
+
+func (d *Discoverer) workloads(ctx context.Context, at time.Time) []identity.Service {
+	label := d.cfg.Identity.ClusterLabel
+	if !model.LegacyValidation.IsValidLabelName(label) {
+		return nil
+	}
+	vec, err := d.querier.Query(ctx, fmt.Sprintf(workloadIdentities, label), at)
+	if err != nil {
+		d.cfg.Logger.Debug("workload query failed; names are completed from telemetry only",
+			"err", err)
+		return nil
+	}
+	out := make([]identity.Service, 0, len(vec))
+	for _, s := range vec {
+		out = append(out, identity.Service{
+			Cluster:   string(s.Metric[model.LabelName(label)]),
+			Namespace: string(s.Metric["namespace"]),
+			Name:      string(s.Metric["workload"]),
+		})
+	}
+	return out
+}
+
 func (d *Discoverer) saturation(ctx context.Context, at time.Time) map[graph.NodeID]float64 {
 	label := d.cfg.Identity.ClusterLabel
 	if !model.LegacyValidation.IsValidLabelName(label) {
