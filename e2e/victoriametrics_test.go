@@ -140,6 +140,22 @@ func TestVictoriaMetricsAnswersLikePrometheus(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(fromProm), &a))
 	require.NoError(t, json.Unmarshal([]byte(fromVM), &b))
 	require.Equal(t, a, b)
+
+	// The dependency graph: the same edges exactly, each seen by the same sources;
+	// rates within the tolerance where there is traffic to compare.
+	graphProm := depsGraph(t, atFlag, "--prometheus.url=http://"+promAddr)
+	graphVM := depsGraph(t, atFlag, "--prometheus.url=http://"+vmAddr)
+	require.Equal(t, edgeNames(graphProm), edgeNames(graphVM))
+	for i, e := range graphProm.Edges {
+		o := graphVM.Edges[i]
+		require.Equal(t, e.Client, o.Client)
+		require.Equal(t, e.Server, o.Server)
+		require.Equal(t, e.Sources, o.Sources, "%s -> %s", e.Client, e.Server)
+		if e.RequestsPerSecond > 1 {
+			require.InEpsilon(t, e.RequestsPerSecond, o.RequestsPerSecond, vmTolerance,
+				"%s -> %s", e.Client, e.Server)
+		}
+	}
 }
 
 // quietTime returns the latest time, at least half an hour into the past part
