@@ -34,6 +34,29 @@ func TestLoadFullFile(t *testing.T) {
 	require.Equal(t, model.Duration(20*time.Second), cfg.Engines.Telemetry.Timeout)
 	require.Equal(t, DemoConfig{Scenario: "steady", Seed: 42, Backfill: model.Duration(time.Hour)},
 		cfg.Demo)
+	require.Equal(t, EngineConfig{Interval: model.Duration(30 * time.Second),
+		Timeout: model.Duration(25 * time.Second)}, cfg.Engines.Dependencies)
+	require.Equal(t, "k8s_cluster", cfg.Identity.ClusterLabel)
+	require.Equal(t, map[string]string{"checkout-svc": "shop/checkout"}, cfg.Identity.Aliases)
+	deps := cfg.Dependencies
+	require.Equal(t, []string{"linkerd", "istio"}, deps.Sources)
+	require.Len(t, deps.Generic, 1)
+	require.Equal(t, "envoy_cluster_upstream_rq_total", deps.Generic[0].Metric)
+	require.Equal(t, "source_namespace", deps.Generic[0].Client.Namespace)
+	require.Equal(t, model.Duration(12*time.Hour), deps.Retention)
+	require.Equal(t, model.Duration(2*time.Minute), deps.RateWindow)
+	require.Equal(t, 500, deps.MaxEdges)
+	require.Equal(t, 100, deps.MaxServices)
+	require.Equal(t, []string{"istio-system/istio-ingressgateway"}, deps.Gateways)
+}
+
+func TestDefaultDependencies(t *testing.T) {
+	cfg, err := Parse(nil)
+	require.NoError(t, err)
+	require.Equal(t, []string{"istio", "linkerd", "hubble", "servicegraph", "spanmetrics"},
+		cfg.Dependencies.Sources)
+	require.Equal(t, model.Duration(24*time.Hour), cfg.Dependencies.Retention)
+	require.Equal(t, "cluster", cfg.Identity.ClusterLabel)
 }
 
 func TestPartialFileKeepsOtherDefaults(t *testing.T) {
@@ -127,6 +150,44 @@ func TestParseErrorsNameLineOrField(t *testing.T) {
 			content: "engines:\n  telemetry:\n    interval: 0s\n    timeout: 0s\n",
 			want: []string{"line 3: engines.telemetry.interval: must be positive",
 				"line 4: engines.telemetry.timeout: must be positive"},
+		},
+		{
+			name:    "unknown dependency source",
+			content: "dependencies:\n  sources:\n    - istio\n    - zipkin\n    - istio\n",
+			want: []string{"line 4: dependencies.sources[1]: \"zipkin\" is not one of istio,",
+				"line 5: dependencies.sources[2]: \"istio\" is listed twice"},
+		},
+		{
+			name: "bad generic adapter",
+			content: "dependencies:\n  generic:\n    - name: a\n      metric: m\n" +
+				"      client: {name: c}\n      server: {name: s}\n" +
+				"    - name: b\n      metric: m\n      client: {name: c}\n",
+			want: []string{"line 7: dependencies.generic[1]:", "server.name"},
+		},
+		{
+			name: "generic adapter named like a built-in",
+			content: "dependencies:\n  generic:\n    - name: istio\n      metric: m\n" +
+				"      client: {name: c}\n      server: {name: s}\n",
+			want: []string{"line 3: dependencies.generic[0].name: \"istio\" is already a source"},
+		},
+		{
+			name: "bad dependency limits",
+			content: "dependencies:\n  retention: 0s\n  rate_window: 0s\n  max_edges: 0\n" +
+				"  max_services: 1\n  gateways: [a/b/c/d]\n",
+			want: []string{"line 2: dependencies.retention: must be positive",
+				"line 3: dependencies.rate_window", "line 4: dependencies.max_edges",
+				"line 5: dependencies.max_services", "line 6: dependencies.gateways[0]"},
+		},
+		{
+			name:    "bad identity",
+			content: "identity:\n  cluster_label: 'k8s-cluster'\n  aliases: {x: a/b/c/d}\n",
+			want: []string{"line 2: identity.cluster_label: \"k8s-cluster\" is not a valid",
+				"identity: aliases.x:"},
+		},
+		{
+			name:    "zero dependency interval",
+			content: "engines:\n  dependencies:\n    interval: 0s\n",
+			want:    []string{"line 3: engines.dependencies.interval: must be positive"},
 		},
 		{
 			name:    "unknown scenario",

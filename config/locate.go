@@ -118,22 +118,50 @@ func lineOf(content []byte, path string) int {
 	if len(content) == 0 || yamlv3.Unmarshal(content, &doc) != nil || len(doc.Content) == 0 {
 		return 0
 	}
-	node := doc.Content[0]
-	for _, name := range strings.Split(path, ".") {
-		next := (*yamlv3.Node)(nil)
-		if node.Kind == yamlv3.MappingNode {
-			for i := 0; i+1 < len(node.Content); i += 2 {
-				if node.Content[i].Value == name {
-					next = node.Content[i+1]
-				}
+	node := resolveAliases(doc.Content[0])
+	line := 0
+	for _, segment := range strings.Split(path, ".") {
+		name, index := splitIndex(segment)
+		node = mappingValue(node, name)
+		if node != nil && index >= 0 {
+			if node.Kind != yamlv3.SequenceNode || index >= len(node.Content) {
+				node = nil
+			} else {
+				node = node.Content[index]
 			}
 		}
-		if next == nil {
-			return 0
+		if node == nil {
+			return line // the deepest part of the path that the file has
 		}
-		node = next
+		line = node.Line
 	}
-	return node.Line
+	return line
+}
+
+// splitIndex reads a path segment "name[3]" as ("name", 3), and "name" as
+// ("name", -1).
+func splitIndex(segment string) (string, int) {
+	open := strings.IndexByte(segment, '[')
+	if open < 0 || !strings.HasSuffix(segment, "]") {
+		return segment, -1
+	}
+	i, err := strconv.Atoi(segment[open+1 : len(segment)-1])
+	if err != nil || i < 0 {
+		return segment, -1
+	}
+	return segment[:open], i
+}
+
+func mappingValue(node *yamlv3.Node, key string) *yamlv3.Node {
+	if node == nil || node.Kind != yamlv3.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		if node.Content[i].Value == key {
+			return node.Content[i+1]
+		}
+	}
+	return nil
 }
 
 // resolveAliases returns node with every alias replaced by a copy of what it
