@@ -23,6 +23,7 @@ import (
 
 	"github.com/stratus-monitoring/stratus/config"
 	"github.com/stratus-monitoring/stratus/query"
+	"github.com/stratus-monitoring/stratus/topology"
 )
 
 // runCommand runs the CLI in-process and returns the exit code and outputs.
@@ -333,9 +334,22 @@ func TestServeOpenMetrics(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(body), &report))
 	require.Equal(t, "1970-01-01T00:16:55Z", report.At)
 
+	status, body = s.get("/api/v1/graph")
+	require.Equal(t, http.StatusOK, status)
+	var graph topology.GraphReport
+	require.NoError(t, json.Unmarshal([]byte(body), &graph))
+	require.Len(t, graph.Edges, 1)
+	_, body = s.get("/metrics")
+	// rate() over the 5m window of two samples 15 s apart: 10 calls, extrapolated
+	// by half an interval on each side, divided by the window.
+	require.Contains(t, body, `stratus_dependency_requests_per_second{client="front",`+
+		`client_cluster="",client_namespace="",protocol="http",server="cart",server_cluster="",`+
+		`server_namespace=""} 0.05`+"\n")
+
 	status, body = s.get("/")
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, body, "Stratus")
+	require.Contains(t, body, "/api/v1/graph")
 	status, _ = s.get("/-/healthy")
 	require.Equal(t, http.StatusOK, status)
 
@@ -367,6 +381,8 @@ func TestServeUnreachablePrometheus(t *testing.T) {
 	require.NotContains(t, body, "stratus_telemetry_present")
 
 	status, _ = s.get("/api/v1/telemetry")
+	require.Equal(t, http.StatusServiceUnavailable, status)
+	status, _ = s.get("/api/v1/graph")
 	require.Equal(t, http.StatusServiceUnavailable, status)
 	// The outage is logged once however many runs fail.
 	require.Eventually(t, func() bool {
@@ -482,4 +498,47 @@ func TestTelemetryHonoursTheEngineTimeout(t *testing.T) {
 	require.Equal(t, exitError, code)
 	require.Contains(t, stderr, hung.URL)
 	require.Less(t, time.Since(began), 5*time.Second)
+}
+
+func TestDepsGraph(t *testing.T) {
+	storage := "--storage.path=" + t.TempDir()
+	code, out, stderr := runCommand(t, storage, "--source.openmetrics=testdata/small.om",
+		"deps", "graph", "--output=json")
+	require.Equal(t, exitOK, code, stderr)
+	var report topology.GraphReport
+	require.NoError(t, json.Unmarshal([]byte(out), &report))
+	require.Equal(t, time.Unix(1015, 0).UTC(), report.At, "defaults to the end of the data")
+	require.Len(t, report.Edges, 1)
+	edge := report.Edges[0]
+	require.Equal(t, "//front", edge.Client)
+	require.Equal(t, "//cart", edge.Server)
+	require.Equal(t, []string{"istio", "linkerd"}, edge.Sources)
+	require.Equal(t, []string{"//front"}, report.EntryPoints)
+
+	code, out, stderr = runCommand(t, storage, "--source.openmetrics=testdata/small.om",
+		"deps", "graph", "--output=mermaid")
+	require.Equal(t, exitOK, code, stderr)
+	require.True(t, strings.HasPrefix(out, "flowchart LR") || strings.Contains(out, "\nflowchart LR"), out)
+
+	// Long after the data, with a short retention, there is no edge: inconclusive.
+	code, _, stderr = runCommand(t, storage, "--source.openmetrics=testdata/small.om",
+		"deps", "graph", "--at=100000", "--retention=1h")
+	require.Equal(t, exitInconclusive, code)
+	require.Contains(t, stderr, "no dependency edge")
+
+	for _, bad := range [][]string{{"--retention=soon"}, {"--retention=0s"}, {"--output=svg"}} {
+		code, _, stderr = runCommand(t, append([]string{storage,
+			"--source.openmetrics=testdata/small.om", "deps", "graph"}, bad...)...)
+		require.Equal(t, exitError, code, bad)
+		require.NotEmpty(t, stderr)
+	}
+}
+
+func TestDepsGraphOnTheDemo(t *testing.T) {
+	cfg := writeTemp(t, "stratus.yml", "demo:\n  backfill: 10m\n")
+	code, out, stderr := runCommand(t, "--storage.path="+t.TempDir(), "--config.file="+cfg,
+		"deps", "graph")
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, out, "checkoutservice")
+	require.Contains(t, out, "CRITICAL PATHS")
 }
