@@ -340,8 +340,8 @@ func TestServeOpenMetrics(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(body), &graph))
 	require.Len(t, graph.Edges, 1)
 	_, body = s.get("/metrics")
-	// rate() over the 5m window of two samples 15 s apart: 10 calls, extrapolated
-	// by half an interval on each side, divided by the window.
+	// rate() over the 5m window of two samples 15 s apart, the second at --at: 10
+	// calls, extrapolated by half an interval before the first (15), over 300 s.
 	require.Contains(t, body, `stratus_dependency_requests_per_second{client="front",`+
 		`client_cluster="",client_namespace="",protocol="http",server="cart",server_cluster="",`+
 		`server_namespace=""} 0.05`+"\n")
