@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/stretchr/testify/require"
 )
 
 // countingWriter counts the bytes written through it.
@@ -59,4 +60,21 @@ func BenchmarkRandomWorld(b *testing.B) {
 		}
 		b.ReportMetric(float64(out.n)/1e6, "MB")
 	})
+}
+
+// BenchmarkRandomWorldRealism reports how realistic the load of
+// BenchmarkRandomWorld's world is (with Istio only, whose histogram it reads):
+// mean and maximum requests per second of an edge, median and 90th percentile
+// latency, the share of histograms saturated above 10 s and of HPAs at their
+// maximum. Its time is of no interest. Run with -benchtime=1x.
+func BenchmarkRandomWorldRealism(b *testing.B) {
+	topo, err := RandomTopology(1, 500, 5000)
+	require.NoError(b, err)
+	opts := Options{Scenario: "steady", Seed: 1, Start: testStart, Duration: time.Hour,
+		Step: time.Minute, Resources: 300, Topology: topo, Telemetry: []string{SourceIstio}}
+	var m worldRealism
+	for b.Loop() {
+		m = measureRealism(b, opts)
+	}
+	m.report(b)
 }

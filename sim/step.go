@@ -125,12 +125,20 @@ func (w *World) computeUsage(step int) {
 
 // computeLatency sets the median latency callers see, callees first: own work,
 // slowed by CPU saturation and by the running revisions, plus the calls it makes.
+// Each callee adds its latency weighted by the share of requests that call it. A
+// wide client calls a few of its callees per request, in parallel, so it adds only
+// the largest of those weighted latencies: summing them would compound over the
+// layers of a wide graph into hours.
 func (w *World) computeLatency(step int) {
 	for i := len(w.topoOrder) - 1; i >= 0; i-- {
 		s := w.topoOrder[i]
 		lat := s.ownLatency
 		if d := s.deploy; d != nil {
 			lat *= saturation(d, step) * revisionFactor(d, step)
+		}
+		if s.wide() {
+			s.latency = lat + slowestCallee(s)
+			continue
 		}
 		for _, e := range s.out {
 			if e.back || !e.server.active {
@@ -140,6 +148,18 @@ func (w *World) computeLatency(step int) {
 		}
 		s.latency = lat
 	}
+}
+
+// slowestCallee returns the largest latency a wide client waits for in a call,
+// weighted like computeLatency's sum.
+func slowestCallee(s *service) float64 {
+	slowest := 0.0
+	for _, e := range s.out {
+		if !e.back && e.server.active {
+			slowest = math.Max(slowest, math.Min(1, e.mult)*e.server.latency)
+		}
+	}
+	return slowest
 }
 
 // readyUsage returns the CPU cores the deployment's ready pods use at step

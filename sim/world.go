@@ -376,6 +376,7 @@ func (w *World) sizeLoad() {
 			e.mult = 0.3 + 1.2*r.Float64()
 		}
 	}
+	w.shareWideFanOut()
 	w.propagateMean()
 	// SparseShare of the edges away from the entry point (one in eight by default)
 	// are sparse: a call every ten minutes or so, the hard case for discovery
@@ -398,11 +399,56 @@ func (w *World) sizeLoad() {
 	}
 }
 
+// Bounds of the load model for graphs far wider and deeper than real ones, such as
+// dense random topologies. The built-in topologies stay within both, so their
+// worlds are the same as before the bounds existed.
+const (
+	// wideFanOut is the most callees a client calls on every request. A client with
+	// more is wide: each request reaches a subset of its callees (see
+	// shareWideFanOut and computeLatency).
+	wideFanOut = 8
+	// maxInboundPerEntry caps a service's mean inbound rate at this multiple of the
+	// entry rate of its copy of the topology (the sum of its roots' base rates), so
+	// that rates cannot compound down deep layered graphs. The built-in topologies
+	// cannot pass 11.25: their busiest nodes, Online Boutique's redis-cart and Sock
+	// Shop's carts-db, are a store (factor at most 2) behind a service called both
+	// straight from the front end and through one more hop (factors at most 1.5):
+	// 2 × (1.5² + 1.5³) = 11.25.
+	maxInboundPerEntry = 16
+)
+
+// wide reports whether a client has more callees than one request calls.
+func (s *service) wide() bool { return len(s.out) > wideFanOut }
+
+// shareWideFanOut scales the fan-out factors of a wide client with n callees by
+// wideFanOut/n: a request calls a subset of them, so the client makes about as
+// many calls in all as a client with wideFanOut callees. Back edges keep their
+// fixed small share.
+func (w *World) shareWideFanOut() {
+	for _, s := range w.services {
+		if !s.wide() {
+			continue
+		}
+		share := wideFanOut / float64(len(s.out))
+		for _, e := range s.out {
+			if !e.back {
+				e.mult *= share
+			}
+		}
+	}
+}
+
+// propagateMean computes mean rates callers first. A service whose inbound rate
+// would pass maxInboundPerEntry times its copy's entry rate is held at that limit
+// by scaling down its inbound fan-out factors, so that its callees see the limited
+// rate too.
 func (w *World) propagateMean() {
+	entry := map[int]float64{} // copy index → summed base rate of its roots
 	for _, s := range w.topoOrder {
 		s.meanRPS = 0
 		if s.root {
 			s.meanRPS = s.rootBase
+			entry[s.copyIndex] += s.rootBase
 		}
 	}
 	for _, s := range w.topoOrder {
@@ -411,7 +457,28 @@ func (w *World) propagateMean() {
 				s.meanRPS += e.client.meanRPS * e.mult
 			}
 		}
+		if limit := maxInboundPerEntry * entry[s.copyIndex]; s.meanRPS > limit {
+			capInbound(s, limit)
+		}
 	}
+}
+
+// capInbound scales the inbound fan-out factors of s so that its mean rate is
+// limit. Sparse edges keep their call every ten minutes and back edges their share.
+func capInbound(s *service, limit float64) {
+	sparse := 0.0
+	for _, e := range s.in {
+		if e.sparse && !e.back {
+			sparse += e.client.meanRPS * e.mult
+		}
+	}
+	f := math.Max(0, limit-sparse) / (s.meanRPS - sparse)
+	for _, e := range s.in {
+		if !e.sparse && !e.back {
+			e.mult *= f
+		}
+	}
+	s.meanRPS = limit
 }
 
 // sizeWorkloads picks requests and per-request CPU so that, at mean load, the world
