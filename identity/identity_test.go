@@ -117,6 +117,17 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+func TestKnows(t *testing.T) {
+	r := NewResolver(Config{Aliases: map[string]string{"cart-svc": "shop/cart"}})
+	r.Learn(Service{Cluster: "eu", Namespace: "shop", Name: "cart"})
+	r.Learn(Service{Namespace: "shop", Name: "cart"})
+	require.True(t, r.Knows(Service{"eu", "shop", "cart"}))
+	require.True(t, r.Knows(Service{Namespace: "shop", Name: "cart"}))
+	require.True(t, r.Knows(Service{Cluster: "eu", Name: "cart-svc"}), "through the alias")
+	require.False(t, r.Knows(Service{"us", "shop", "cart"}))
+	require.False(t, r.Knows(Service{Name: "cart"}), "bare names are never learnt")
+}
+
 func TestKeepMostSpecific(t *testing.T) {
 	a := Service{Name: "x"}
 	b := Service{Namespace: "n", Name: "x"}

@@ -68,6 +68,13 @@ func (r *Resolver) Learn(s Service) {
 	set[s] = struct{}{}
 }
 
+// Knows reports whether s, after its alias, was learnt exactly.
+func (r *Resolver) Knows(s Service) bool {
+	s = r.alias(s)
+	_, ok := r.byName[s.Name][s]
+	return ok
+}
+
 // Resolve returns the service an identity stands for. An alias applies first. An
 // identity missing its namespace or cluster is completed from the learnt services
 // of the same name that agree with every part it has: when exactly one of them is

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -215,21 +216,23 @@ func resolves(e Endpoint) bool {
 // resolved, new edges added (and counted, unless found by an adapter's first look
 // back), edges not seen for the retention removed, and the caps applied.
 func (d *Discoverer) merge(c *cycleObservations, at time.Time, workloads []identity.Service) {
-	res := identity.NewResolver(d.cfg.Identity)
+	base := identity.NewResolver(d.cfg.Identity)
 	for _, w := range workloads {
-		res.Learn(w)
+		base.Learn(w)
 	}
 	for id, kind := range d.nodes {
 		if kind != graph.KindUnknown && kind != graph.KindExternal {
-			res.Learn(id)
+			base.Learn(id)
 		}
+	}
+	res := &resolver{Resolver: base, stores: map[string][]identity.Service{}}
+	for id, kind := range d.nodes {
+		res.learnStore(id, kind)
 	}
 	for _, obs := range c.bySource {
 		for _, o := range obs {
 			for _, e := range []Endpoint{o.Client, o.Server} {
-				if resolves(e) {
-					res.Learn(endpointService(e))
-				}
+				res.learn(e)
 			}
 		}
 	}
@@ -258,24 +261,69 @@ func (d *Discoverer) merge(c *cycleObservations, at time.Time, workloads []ident
 	d.expire(at)
 }
 
-// resolve maps an endpoint onto its service identity.
-func resolve(res *identity.Resolver, e Endpoint) identity.Service {
+// resolver completes the identities of one cycle: the shared identity resolver,
+// plus what the dependency engine knows of endpoints.
+type resolver struct {
+	*identity.Resolver
+	// stores lists, by name, the databases and brokers some source names without
+	// a dot: a host name whose first label is one of them is that store.
+	stores map[string][]identity.Service
+}
+
+// learn records what an endpoint says. A cluster guessed from the scrape is not
+// learnt: it would vouch for itself.
+func (r *resolver) learn(e Endpoint) {
 	if !resolves(e) {
-		return endpointService(e)
+		return
 	}
-	return res.Resolve(endpointService(e))
+	svc := endpointService(e)
+	if e.ClusterFromScrape {
+		svc.Cluster = ""
+	}
+	r.Learn(svc)
+	r.learnStore(svc, e.Kind)
+}
+
+func (r *resolver) learnStore(svc identity.Service, kind graph.Kind) {
+	if (kind == graph.KindDatabase || kind == graph.KindMessaging) &&
+		!strings.Contains(svc.Name, ".") && !slices.Contains(r.stores[svc.Name], svc) {
+		r.stores[svc.Name] = append(r.stores[svc.Name], svc)
+	}
+}
+
+// resolve maps an endpoint onto its service identity. A cluster guessed from the
+// scrape stands when a source or kube-state-metrics places the workload there;
+// otherwise the workload's one known cluster replaces it. A database or broker
+// named by a host ("orders-db.abc.eu-west-1.rds.amazonaws.com") is the store
+// another source names by the host's first label, when exactly one does.
+func (r *resolver) resolve(e Endpoint) identity.Service {
+	svc := endpointService(e)
+	if !resolves(e) {
+		return svc
+	}
+	if e.Kind == graph.KindDatabase || e.Kind == graph.KindMessaging {
+		if first, _, dotted := strings.Cut(svc.Name, "."); dotted && len(r.stores[first]) == 1 {
+			return r.stores[first][0]
+		}
+	}
+	if e.ClusterFromScrape && !r.Knows(svc) {
+		unplaced := svc
+		unplaced.Cluster = ""
+		if placed := r.Resolve(unplaced); placed.Cluster != "" {
+			return placed
+		}
+	}
+	return r.Resolve(svc)
 }
 
 // reresolve moves remembered edges onto identities that became known since they
 // were found (a bare traced name whose namespace a mesh has now shown), merging
 // edges that turn out to be the same. A move is not a change of the graph.
-func (d *Discoverer) reresolve(res *identity.Resolver) {
+func (d *Discoverer) reresolve(res *resolver) {
 	moved := map[identity.Service]identity.Service{}
 	for svc, kind := range d.nodes {
-		if kind == graph.KindUnknown || kind == graph.KindExternal {
-			continue
-		}
-		if to := res.Resolve(svc); to != svc {
+		e := Endpoint{Cluster: svc.Cluster, Namespace: svc.Namespace, Name: svc.Name, Kind: kind}
+		if to := res.resolve(e); to != svc {
 			moved[svc] = to
 		}
 	}
@@ -327,8 +375,8 @@ func (d *Discoverer) setKind(s identity.Service, k graph.Kind) {
 // admit returns the key of an observation's edge, adding the edge if it is new and
 // the caps allow it. initial says the observation comes from its adapter's first
 // look back, which finds what existed before Stratus started: not a change.
-func (d *Discoverer) admit(res *identity.Resolver, o Observation, initial bool) (edgeKey, bool) {
-	key := edgeKey{resolve(res, o.Client), resolve(res, o.Server)}
+func (d *Discoverer) admit(res *resolver, o Observation, initial bool) (edgeKey, bool) {
+	key := edgeKey{res.resolve(o.Client), res.resolve(o.Server)}
 	if key.client.Name == "" || key.server.Name == "" {
 		d.dropped[DropInvalidIdentity]++
 		return key, false

@@ -411,3 +411,52 @@ func TestWeightedRatios(t *testing.T) {
 	require.Equal(t, 3.0, nanAdd(math.NaN(), 3))
 	require.Equal(t, 3.0, nanMax(3, math.NaN()))
 }
+
+func TestScrapeClusterIsAGuess(t *testing.T) {
+	guess := func(e Endpoint) Endpoint { e.ClusterFromScrape = true; return e }
+	// A Hubble agent in eu reports a call from eu's frontend to cart, which runs
+	// in us, under its own cluster; an agent in us reports a workload kube-state-
+	// metrics does not list.
+	a := &scriptedAdapter{name: "hubble", reports: []Report{{Observations: []Observation{
+		obs(guess(front), guess(svc("eu", "shop", "cart")), 1, t0),
+		obs(guess(svc("us", "shop", "cart")), guess(svc("us", "shop", "legacy")), 1, t0),
+	}}}}
+	q := &stubQuerier{workloads: model.Vector{
+		{Metric: model.Metric{"cluster": "eu", "namespace": "shop", "workload": "frontend"}},
+		{Metric: model.Metric{"cluster": "us", "namespace": "shop", "workload": "cart"}},
+	}}
+	s := run(t, NewDiscoverer(q, Config{Adapters: []Adapter{a}}), t0)
+	require.ElementsMatch(t, []string{
+		"eu/shop/frontend -> us/shop/cart",
+		"us/shop/cart -> us/shop/legacy", // nothing better known: the guess stands
+	}, edgeIDs(s))
+}
+
+func TestStoresNamedByHost(t *testing.T) {
+	db := func(name string) Endpoint { return Endpoint{Name: name, Kind: graph.KindDatabase} }
+	spans := &scriptedAdapter{name: "spanmetrics", reports: []Report{
+		{Observations: []Observation{
+			obs(cart, db("carts-db.abc.eu-west-1.rds.amazonaws.com"), 1, t0),
+			obs(front, db("sessions.cache.example.com"), 1, t0),
+		}},
+		{Observations: []Observation{obs(cart, db("carts-db.abc.eu-west-1.rds.amazonaws.com"), 1, t0)}},
+	}}
+	graphs := &scriptedAdapter{name: "servicegraph", reports: []Report{
+		{Observations: []Observation{obs(front, db("carts-db"), 1, t0)}},
+		{Observations: []Observation{obs(front, db("sessions"), 1, t0)}},
+	}}
+	d := NewDiscoverer(&stubQuerier{}, Config{Adapters: []Adapter{spans, graphs}})
+	s := run(t, d, t0)
+	require.ElementsMatch(t, []string{
+		"eu/shop/cart -> //carts-db",
+		"eu/shop/frontend -> //carts-db",
+		"eu/shop/frontend -> //sessions.cache.example.com",
+	}, edgeIDs(s), "the host's first label names a store another source knows")
+
+	s = run(t, d, t0.Add(time.Minute))
+	require.ElementsMatch(t, []string{
+		"eu/shop/cart -> //carts-db",
+		"eu/shop/frontend -> //carts-db",
+		"eu/shop/frontend -> //sessions",
+	}, edgeIDs(s), "a remembered host moves when the store's name appears")
+}

@@ -290,5 +290,12 @@ func (a *Generic) edge(m model.Metric) (obsKey, bool) {
 	if !ok {
 		return obsKey{}, false
 	}
+	// Without a configured cluster label an end carries the scrape's cluster.
+	if a.cfg.Client.Cluster == "" && client != UnknownEndpoint {
+		client = fromScrape(client)
+	}
+	if a.cfg.Server.Cluster == "" {
+		server = fromScrape(server)
+	}
 	return pairKey(client, server, a.cfg.Protocol)
 }

@@ -33,7 +33,9 @@ func TestGenericFixture(t *testing.T) {
 	rep, err := a.Observe(context.Background(), e, fixtureWindow)
 	require.NoError(t, err)
 	requireObservations(t, []Observation{
-		{Client: ep("prod-a", "shop", "web"), Server: ep("prod-a", "shop", "api"),
+		// No cluster labels configured: both ends carry the scrape's cluster.
+		{Client: fromScrape(ep("prod-a", "shop", "web")),
+			Server: fromScrape(ep("prod-a", "shop", "api")),
 			Protocol: "http", LastSeen: fixtureAt, RequestsPerSecond: 1.5,
 			ErrorRatio: 6.0 / 90, ServerErrorRatio: nan, LatencyP95Seconds: 0.375},
 	}, rep.Observations)

@@ -132,11 +132,13 @@ func (a *Hubble) edge(m model.Metric) (obsKey, bool) {
 	if !ok {
 		return obsKey{}, false
 	}
+	server = fromScrape(server)
 	client := UnknownEndpoint
 	if name := string(m["source_workload"]); name != "" {
 		if client, ok = serviceEndpoint(cluster, string(m["source_namespace"]), name); !ok {
 			return obsKey{}, false
 		}
+		client = fromScrape(client)
 	}
 	return pairKey(client, server, "")
 }

@@ -10,8 +10,9 @@ import (
 
 func TestHubbleFixture(t *testing.T) {
 	e := openFixture(t, "hubble.om")
-	web := ep("prod-a", "shop", "web")
-	api := ep("prod-a", "shop", "api")
+	// Hubble names no cluster: both ends carry the scrape's, as a guess.
+	web := fromScrape(ep("prod-a", "shop", "web"))
+	api := fromScrape(ep("prod-a", "shop", "api"))
 	at := fixtureAt
 	flowOnly := Observation{RequestsPerSecond: nan, ErrorRatio: nan, ServerErrorRatio: nan,
 		LatencyP95Seconds: nan, LastSeen: at}
@@ -19,7 +20,7 @@ func TestHubbleFixture(t *testing.T) {
 		o.Client, o.Server = client, server
 		return o
 	}
-	sparse := with(flowOnly, web, ep("prod-a", "shop", "batch"))
+	sparse := with(flowOnly, web, fromScrape(ep("prod-a", "shop", "batch")))
 	sparse.LastSeen = at.Add(-20 * time.Minute)
 
 	rep, err := NewHubble(AdapterOptions{}).Observe(context.Background(), e, fixtureWindow)
@@ -31,7 +32,7 @@ func TestHubbleFixture(t *testing.T) {
 		{Client: web, Server: api, Protocol: "http", LastSeen: at, RequestsPerSecond: 1,
 			ErrorRatio: 12.0 / 66, ServerErrorRatio: 0.05, LatencyP95Seconds: 0.375},
 		sparse,
-		with(flowOnly, web, ep("prod-a", "shop", "postgres")),
+		with(flowOnly, web, fromScrape(ep("prod-a", "shop", "postgres"))),
 	}, rep.Observations)
 	// A flow without a destination workload; dropped flows are no edge at all.
 	require.Equal(t, 1, rep.Dropped)

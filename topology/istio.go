@@ -128,28 +128,33 @@ func (a *Istio) edge(m model.Metric, protocol string) (obsKey, bool) {
 		return obsKey{}, false
 	default:
 		var ok bool
-		client, ok = serviceEndpoint(a.clusterOf(m, "source_cluster"),
-			labelValue(m, "source_workload_namespace"), name)
+		cluster, scraped := a.clusterOf(m, "source_cluster")
+		client, ok = serviceEndpoint(cluster, labelValue(m, "source_workload_namespace"), name)
 		if !ok {
 			return obsKey{}, false
+		}
+		if scraped {
+			client = fromScrape(client)
 		}
 	}
 
 	server := UnknownEndpoint
+	cluster, scraped := a.clusterOf(m, "destination_cluster")
 	if name := labelValue(m, "destination_workload"); name != "" {
 		var ok bool
-		server, ok = serviceEndpoint(a.clusterOf(m, "destination_cluster"),
-			labelValue(m, "destination_workload_namespace"), name)
+		server, ok = serviceEndpoint(cluster, labelValue(m, "destination_workload_namespace"), name)
 		if !ok {
 			return obsKey{}, false
 		}
 	} else if name := labelValue(m, "destination_service_name"); !istioPseudoService(name) {
 		var ok bool
-		server, ok = serviceEndpoint(a.clusterOf(m, "destination_cluster"),
-			labelValue(m, "destination_service_namespace"), name)
+		server, ok = serviceEndpoint(cluster, labelValue(m, "destination_service_namespace"), name)
 		if !ok {
 			return obsKey{}, false
 		}
+	}
+	if scraped && server != UnknownEndpoint {
+		server = fromScrape(server)
 	}
 	if server == UnknownEndpoint {
 		return obsKey{}, false
@@ -157,12 +162,13 @@ func (a *Istio) edge(m model.Metric, protocol string) (obsKey, bool) {
 	return pairKey(client, server, protocol)
 }
 
-// clusterOf is the cluster Istio names for a side, else the scrape's cluster.
-func (a *Istio) clusterOf(m model.Metric, label string) string {
+// clusterOf is the cluster Istio names for a side, else the scrape's cluster
+// (scraped true).
+func (a *Istio) clusterOf(m model.Metric, label string) (cluster string, scraped bool) {
 	if c := labelValue(m, label); c != "" {
-		return c
+		return c, false
 	}
-	return string(m[model.LabelName(a.cluster)])
+	return string(m[model.LabelName(a.cluster)]), true
 }
 
 // istioPseudoService tells the Envoy clusters that stand for traffic Istio could

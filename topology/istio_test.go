@@ -20,11 +20,13 @@ func TestIstioFixture(t *testing.T) {
 		// No proxy on the caller: the server's view is the only one.
 		{Client: UnknownEndpoint, Server: frontend, Protocol: "http", LastSeen: at,
 			RequestsPerSecond: 2.5, ErrorRatio: 0.2, ServerErrorRatio: 0.2, LatencyP95Seconds: nan},
-		// No sidecar on the server: named by its service; code 0 is a failure.
-		{Client: checkout, Server: ep("prod-a", "billing", "payments-api"), Protocol: "http",
+		// No sidecar on the server: named by its service; code 0 is a failure. Its
+		// proxy-less side has no destination_cluster: the scrape's is a guess.
+		{Client: checkout, Server: fromScrape(ep("prod-a", "billing", "payments-api")),
+			Protocol: "http",
 			LastSeen: at, RequestsPerSecond: 0.55, ErrorRatio: 3.0 / 33, ServerErrorRatio: nan,
 			LatencyP95Seconds: 0.175},
-		{Client: checkout, Server: ep("prod-a", "data", "redis-cart"), Protocol: "tcp",
+		{Client: checkout, Server: fromScrape(ep("prod-a", "data", "redis-cart")), Protocol: "tcp",
 			LastSeen: at, RequestsPerSecond: 0.05, ErrorRatio: nan, ServerErrorRatio: nan,
 			LatencyP95Seconds: nan},
 		// One sample 10 s before At: present, no rate.

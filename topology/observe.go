@@ -18,6 +18,12 @@ type Endpoint struct {
 	// Kind is graph.KindService unless the source says otherwise (a database or
 	// broker reached by a traced client, a caller without a proxy).
 	Kind graph.Kind
+	// ClusterFromScrape says that Cluster is the cluster label of the scrape that
+	// reported the series, not something the source says of this end: a Hubble
+	// agent or a central collector reports peers in other clusters under its own.
+	// The identity resolver then moves the endpoint to the cluster that runs the
+	// workload when it knows one.
+	ClusterFromScrape bool
 }
 
 // UnknownEndpoint is the caller a mesh reports when the client has no proxy.

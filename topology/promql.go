@@ -408,6 +408,13 @@ func endpointOf(cluster, namespace, name string, kind graph.Kind) (Endpoint, boo
 	return e, ok
 }
 
+// fromScrape marks an endpoint whose cluster is the scrape's cluster label rather
+// than what the source says of that end (see Endpoint.ClusterFromScrape).
+func fromScrape(e Endpoint) Endpoint {
+	e.ClusterFromScrape = e.Cluster != ""
+	return e
+}
+
 func cleanPart(s string) bool {
 	if !utf8.ValidString(s) {
 		return false

@@ -113,13 +113,13 @@ func (a *ServiceGraph) view(m model.Metric) (obsKey, string, bool) {
 
 func (a *ServiceGraph) edge(m model.Metric) (obsKey, bool) {
 	scrapeCluster := string(m[model.LabelName(a.cluster)])
-	side := func(prefix string) (cluster, namespace string) {
+	side := func(prefix string) (cluster, namespace string, scraped bool) {
 		cluster = labelValue(m, prefix+"_k8s_cluster_name")
 		if cluster == "" {
-			cluster = scrapeCluster
+			cluster, scraped = scrapeCluster, true
 		}
 		namespace = firstLabelValue(m, prefix+"_k8s_namespace_name", prefix+"_service_namespace")
-		return cluster, namespace
+		return cluster, namespace, scraped
 	}
 
 	serverKind := graph.KindService
@@ -137,13 +137,16 @@ func (a *ServiceGraph) edge(m model.Metric) (obsKey, bool) {
 	client := UnknownEndpoint
 	if name := string(m["client"]); name != unknownValue &&
 		(name != virtualCaller || m["connection_type"] != "virtual_node") {
-		cluster, ns := side("client")
+		cluster, ns, scraped := side("client")
 		var ok bool
 		if client, ok = serviceEndpoint(cluster, ns, name); !ok {
 			return obsKey{}, false
 		}
+		if scraped {
+			client = fromScrape(client)
+		}
 	}
-	cluster, ns := side("server")
+	cluster, ns, scraped := side("server")
 	if serverKind != graph.KindService {
 		// A store or external peer named from span attributes runs outside the
 		// cluster whose collector saw the call, unless a dimension says otherwise.
@@ -152,6 +155,9 @@ func (a *ServiceGraph) edge(m model.Metric) (obsKey, bool) {
 	server, ok := endpointOf(cluster, ns, string(m["server"]), serverKind)
 	if !ok {
 		return obsKey{}, false
+	}
+	if scraped && serverKind == graph.KindService {
+		server = fromScrape(server)
 	}
 	return pairKey(client, server, "")
 }

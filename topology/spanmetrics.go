@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/stratus-monitoring/stratus/identity"
 	"github.com/stratus-monitoring/stratus/query"
 	"github.com/stratus-monitoring/stratus/topology/graph"
 )
@@ -127,6 +128,7 @@ func (a *SpanMetrics) edge(m model.Metric) (obsKey, bool) {
 	if !ok {
 		return obsKey{}, false
 	}
+	client = fromScrape(client) // the collector's cluster, which may not be the service's
 
 	kind := graph.KindService
 	switch {
@@ -135,8 +137,22 @@ func (a *SpanMetrics) edge(m model.Metric) (obsKey, bool) {
 	case m["messaging_system"] != "":
 		kind = graph.KindMessaging
 	}
-	name := firstLabelValue(m, "peer_service", "server_address", "db_system", "messaging_system")
-	server, ok := endpointOf("", "", name, kind)
+	name, namespace := firstLabelValue(m, "peer_service"), ""
+	if name == "" {
+		if addr := labelValue(m, "server_address"); addr != "" {
+			// A DNS name of a Kubernetes service gives its name and namespace; any
+			// other host is outside the cluster.
+			host, external := identity.FromHost(addr)
+			name, namespace = host.Name, host.Namespace
+			if external && kind == graph.KindService {
+				kind = graph.KindExternal
+			}
+		}
+	}
+	if name == "" {
+		name = firstLabelValue(m, "db_system", "messaging_system")
+	}
+	server, ok := endpointOf("", namespace, name, kind)
 	if !ok {
 		return obsKey{}, false
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratus-monitoring/stratus/topology/graph"
@@ -33,4 +34,43 @@ func TestSpanMetricsFixture(t *testing.T) {
 	}, rep.Observations)
 	// A client span without a callee; server spans are not read.
 	require.Equal(t, 1, rep.Dropped)
+}
+
+func TestSpanMetricsServerAddress(t *testing.T) {
+	a := NewSpanMetrics(AdapterOptions{})
+	client := model.Metric{"cluster": "eu", "service_name": "checkout", "k8s_namespace_name": "shop"}
+	with := func(extra model.Metric) model.Metric {
+		m := client.Clone()
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name   string
+		labels model.Metric
+		want   Endpoint
+	}{
+		{"a service DNS name gives name and namespace",
+			with(model.Metric{"server_address": "cart.shop.svc.cluster.local:8080"}),
+			Endpoint{Namespace: "shop", Name: "cart", Kind: graph.KindService}},
+		{"another host is external", with(model.Metric{"server_address": "api.stripe.com:443"}),
+			Endpoint{Name: "api.stripe.com", Kind: graph.KindExternal}},
+		{"a database host stays a database",
+			with(model.Metric{"server_address": "orders.abc.rds.amazonaws.com", "db_system": "postgresql"}),
+			Endpoint{Name: "orders.abc.rds.amazonaws.com", Kind: graph.KindDatabase}},
+		{"peer.service wins", with(model.Metric{"peer_service": "payments", "server_address": "x.y.z"}),
+			Endpoint{Name: "payments", Kind: graph.KindService}},
+		{"db.system alone names the database", with(model.Metric{"db_system": "redis"}),
+			Endpoint{Name: "redis", Kind: graph.KindDatabase}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key, ok := a.edge(tc.labels)
+			require.True(t, ok)
+			require.Equal(t, tc.want, key.server)
+			require.Equal(t, Endpoint{Cluster: "eu", Namespace: "shop", Name: "checkout",
+				Kind: graph.KindService, ClusterFromScrape: true}, key.client,
+				"the collector's cluster is only a guess")
+		})
+	}
 }
