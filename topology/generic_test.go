@@ -35,7 +35,7 @@ func TestGenericFixture(t *testing.T) {
 	requireObservations(t, []Observation{
 		// No cluster labels configured: both ends carry the scrape's cluster.
 		{Client: fromScrape(ep("prod-a", "shop", "web")),
-			Server: fromScrape(ep("prod-a", "shop", "api")),
+			Server:   fromScrape(ep("prod-a", "shop", "api")),
 			Protocol: "http", LastSeen: fixtureAt, RequestsPerSecond: 1.5,
 			ErrorRatio: 6.0 / 90, ServerErrorRatio: nan, LatencyP95Seconds: 0.375},
 	}, rep.Observations)
