@@ -266,6 +266,18 @@ func scoreGraph(g *graph.Graph, truth sim.Truth, read []string) truthScore {
 	}
 	known := map[pair]bool{}
 	anonymousOK := map[string]bool{}
+	// Traffic from outside the world into a service nobody in it calls (an
+	// ingress gateway) is real and shows as an unknown caller; the truth, made of
+	// the topology's edges, has no edge for it.
+	called := map[string]bool{}
+	for _, te := range truth.Edges {
+		called[te.Server] = true
+	}
+	for _, ts := range truth.Services {
+		if !called[ts.Name] {
+			anonymousOK[ts.Name] = true
+		}
+	}
 	for _, te := range truth.Edges {
 		known[pair{te.Client, te.Server}] = true
 		named := intersects(te.Sources, read)
