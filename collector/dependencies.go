@@ -15,7 +15,10 @@ import (
 const DroppedFamily = "dependencies"
 
 var (
-	edgeLabels    = []string{"client", "client_namespace", "client_cluster", "server", "server_namespace", "server_cluster"}
+	edgeLabels = []string{
+		"client", "client_namespace", "client_cluster",
+		"server", "server_namespace", "server_cluster",
+	}
 	serviceLabels = []string{"service", "namespace", "cluster"}
 )
 
@@ -27,6 +30,7 @@ type DependencyCollector struct {
 
 	requests, errorRatio, latency, lastSeen *prometheus.Desc
 	changes, dropped, edgesBySource         *prometheus.Desc
+	sourceUp, sourceLastSuccess             *prometheus.Desc
 	nodeInfo, dependents, dependencies      *prometheus.Desc
 	criticalPath, bottleneck, errorOrigin   *prometheus.Desc
 	betweenness                             *prometheus.Desc
@@ -36,7 +40,8 @@ type DependencyCollector struct {
 // snapshot returns.
 func NewDependencyCollector(snapshot func() *analysis.Snapshot) *DependencyCollector {
 	edge := func(name, help string, extra ...string) *prometheus.Desc {
-		return prometheus.NewDesc(name, help, append(append([]string{}, edgeLabels...), extra...), nil)
+		return prometheus.NewDesc(name, help,
+			append(append([]string{}, edgeLabels...), extra...), nil)
 	}
 	service := func(name, help string, extra ...string) *prometheus.Desc {
 		return prometheus.NewDesc(name, help,
@@ -59,6 +64,14 @@ func NewDependencyCollector(snapshot func() *analysis.Snapshot) *DependencyColle
 		dropped: prometheus.NewDesc("stratus_series_dropped_total",
 			"Series or observations an engine left out, by reason: invalid identities, "+
 				"or caps from the configuration.", []string{"family", "reason"}, nil),
+		sourceUp: prometheus.NewDesc("stratus_dependency_source_up",
+			"Whether the telemetry source's queries succeeded at the latest cycle (1) or "+
+				"not (0); a failed source's edges stay until the retention passes.",
+			[]string{"source"}, nil),
+		sourceLastSuccess: prometheus.NewDesc(
+			"stratus_dependency_source_last_success_timestamp_seconds",
+			"Evaluation time of the latest cycle in which the telemetry source's queries "+
+				"succeeded; 0 if none has.", []string{"source"}, nil),
 		edgesBySource: prometheus.NewDesc("stratus_dependency_edges",
 			"Edges on the graph that each telemetry source has seen within the retention.",
 			[]string{"source"}, nil),
@@ -86,8 +99,8 @@ func NewDependencyCollector(snapshot func() *analysis.Snapshot) *DependencyColle
 func (c *DependencyCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.requests, c.errorRatio, c.latency, c.lastSeen, c.changes, c.dropped,
-		c.edgesBySource, c.nodeInfo, c.dependents, c.dependencies, c.criticalPath,
-		c.bottleneck, c.errorOrigin, c.betweenness,
+		c.edgesBySource, c.sourceUp, c.sourceLastSuccess, c.nodeInfo, c.dependents,
+		c.dependencies, c.criticalPath, c.bottleneck, c.errorOrigin, c.betweenness,
 	} {
 		ch <- d
 	}
@@ -103,8 +116,8 @@ func (c *DependencyCollector) Collect(ch chan<- prometheus.Metric) {
 	c.collectEdges(ch, snap)
 	c.collectServices(ch, snap)
 
-	for _, kind := range []string{"edge", "service"} {
-		for _, action := range []string{"added", "removed"} {
+	for _, kind := range []string{topology.ChangeEdge, topology.ChangeService} {
+		for _, action := range []string{topology.ActionAdded, topology.ActionRemoved} {
 			ch <- prometheus.MustNewConstMetric(c.changes, prometheus.CounterValue,
 				snap.Changes[topology.Change{Kind: kind, Action: action}], kind, action)
 		}
@@ -119,9 +132,21 @@ func (c *DependencyCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.edgesBySource, prometheus.GaugeValue,
 			float64(n), source)
 	}
+	for source, st := range snap.Sources {
+		ch <- prometheus.MustNewConstMetric(c.sourceUp, prometheus.GaugeValue,
+			boolFloat(st.Up), source)
+		last := 0.0
+		if !st.LastSuccess.IsZero() {
+			last = float64(st.LastSuccess.UnixMilli()) / 1000
+		}
+		ch <- prometheus.MustNewConstMetric(c.sourceLastSuccess, prometheus.GaugeValue,
+			last, source)
+	}
 }
 
-func (c *DependencyCollector) collectEdges(ch chan<- prometheus.Metric, snap *topology.Snapshot) {
+func (c *DependencyCollector) collectEdges(
+	ch chan<- prometheus.Metric, snap *topology.Snapshot,
+) {
 	for _, e := range snap.Graph.Edges() {
 		client, _ := snap.Graph.Node(e.Client)
 		server, _ := snap.Graph.Node(e.Server)
@@ -144,12 +169,15 @@ func (c *DependencyCollector) collectEdges(ch chan<- prometheus.Metric, snap *to
 	}
 }
 
-func (c *DependencyCollector) collectServices(ch chan<- prometheus.Metric, snap *topology.Snapshot) {
+func (c *DependencyCollector) collectServices(
+	ch chan<- prometheus.Metric, snap *topology.Snapshot,
+) {
 	for _, n := range snap.Graph.Nodes() {
 		res, _ := snap.Analysis.Node(n.ID)
 		lv := []string{n.Name, n.Namespace, n.Cluster}
 		gauge := func(d *prometheus.Desc, v float64, extra ...string) {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append(lv, extra...)...)
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v,
+				append(lv, extra...)...)
 		}
 		gauge(c.nodeInfo, 1, string(n.Kind))
 		gauge(c.dependents, float64(len(res.Dependents)))

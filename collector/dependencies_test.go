@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -79,6 +80,12 @@ stratus_series_dropped_total{family="dependencies",reason="max_services"} 0
 # HELP stratus_dependency_edges Edges on the graph that each telemetry source has seen within the retention.
 # TYPE stratus_dependency_edges gauge
 stratus_dependency_edges{source="istio"} 2
+# HELP stratus_dependency_source_up Whether the telemetry source's queries succeeded at the latest cycle (1) or not (0); a failed source's edges stay until the retention passes.
+# TYPE stratus_dependency_source_up gauge
+stratus_dependency_source_up{source="istio"} 1
+# HELP stratus_dependency_source_last_success_timestamp_seconds Evaluation time of the latest cycle in which the telemetry source's queries succeeded; 0 if none has.
+# TYPE stratus_dependency_source_last_success_timestamp_seconds gauge
+stratus_dependency_source_last_success_timestamp_seconds{source="istio"} 1.7e+09
 # HELP stratus_dependency_node_info A node of the dependency graph and its kind (service, database, messaging, external, unknown).
 # TYPE stratus_dependency_node_info gauge
 stratus_dependency_node_info{cluster="",kind="unknown",namespace="",service="unknown"} 1
@@ -106,7 +113,8 @@ stratus_service_critical_path{cluster="eu",entrypoint="eu/shop/frontend",namespa
 `), "stratus_dependency_error_ratio", "stratus_dependency_latency_p95_seconds",
 		"stratus_dependency_requests_per_second", "stratus_dependency_last_seen_timestamp_seconds",
 		"stratus_dependency_changes_total", "stratus_series_dropped_total",
-		"stratus_dependency_edges", "stratus_dependency_node_info", "stratus_service_dependents",
+		"stratus_dependency_edges", "stratus_dependency_node_info",
+		"stratus_dependency_source_up", "stratus_dependency_source_last_success_timestamp_seconds", "stratus_service_dependents",
 		"stratus_service_dependencies", "stratus_service_error_origin",
 		"stratus_service_critical_path"))
 
@@ -115,4 +123,35 @@ stratus_service_critical_path{cluster="eu",entrypoint="eu/shop/frontend",namespa
 	problems, err := testutil.CollectAndLint(c)
 	require.NoError(t, err)
 	require.Empty(t, problems)
+}
+
+type failingAdapter struct{}
+
+func (failingAdapter) Name() string { return "linkerd" }
+
+func (failingAdapter) Observe(context.Context, query.Querier, topology.Window) (topology.Report, error) {
+	return topology.Report{}, errors.New("query timed out")
+}
+
+func TestDependencyCollectorFailedSource(t *testing.T) {
+	store, err := query.NewEmbedded(query.EmbeddedOptions{Dir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+	engine := topology.NewDiscoverer(store, topology.Config{
+		Adapters: []topology.Adapter{fixedAdapter{}, failingAdapter{}},
+	})
+	job := analysis.Job{Engine: engine, Interval: time.Minute, Timeout: time.Second}
+	sched, err := analysis.NewScheduler([]analysis.Job{job}, time.Now, promslog.NewNopLogger(), nil)
+	require.NoError(t, err)
+	sched.RunOnce(context.Background(), job)
+
+	c := NewDependencyCollector(sched.Snapshot)
+	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(`
+# HELP stratus_dependency_source_up Whether the telemetry source's queries succeeded at the latest cycle (1) or not (0); a failed source's edges stay until the retention passes.
+# TYPE stratus_dependency_source_up gauge
+stratus_dependency_source_up{source="istio"} 1
+stratus_dependency_source_up{source="linkerd"} 0
+`), "stratus_dependency_source_up"))
+	require.Equal(t, 2, testutil.CollectAndCount(c,
+		"stratus_dependency_source_last_success_timestamp_seconds"))
 }

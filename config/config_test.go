@@ -171,6 +171,12 @@ func TestParseErrorsNameLineOrField(t *testing.T) {
 			want: []string{"line 3: dependencies.generic[0].name: \"istio\" is already a source"},
 		},
 		{
+			name: "generic adapter named like an unused built-in",
+			content: "dependencies:\n  sources: [istio]\n  generic:\n    - name: linkerd\n" +
+				"      metric: m\n      client: {name: c}\n      server: {name: s}\n",
+			want: []string{"line 4: dependencies.generic[0].name: \"linkerd\" is already"},
+		},
+		{
 			name: "bad dependency limits",
 			content: "dependencies:\n  retention: 0s\n  rate_window: 0s\n  max_edges: 0\n" +
 				"  max_services: 1\n  gateways: [a/b/c/d]\n",

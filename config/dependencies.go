@@ -45,8 +45,9 @@ func (d DependenciesConfig) validate() []fieldError {
 			add(fmt.Sprintf("generic[%d]", i), err)
 			continue
 		}
-		if seen[g.Name] {
-			add(fmt.Sprintf("generic[%d].name", i), fmt.Errorf("%q is already a source name", g.Name))
+		if seen[g.Name] || slices.Contains(topology.BuiltinSources(), g.Name) {
+			add(fmt.Sprintf("generic[%d].name", i),
+				fmt.Errorf("%q is already a source name", g.Name))
 		}
 		seen[g.Name] = true
 	}

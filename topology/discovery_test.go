@@ -159,22 +159,54 @@ func TestChangesCountOnlyWhatHappensAfterStart(t *testing.T) {
 
 	s = run(t, d, t0.Add(time.Minute))
 	require.Equal(t, map[Change]float64{
-		{Kind: "edge", Action: "added"}:    1, // cart -> redis, found by istio after start
-		{Kind: "service", Action: "added"}: 1, // redis
+		{Kind: ChangeEdge, Action: ActionAdded}:    1, // cart -> redis, found by istio after start
+		{Kind: ChangeService, Action: ActionAdded}: 1, // redis
 	}, s.Changes, "linkerd's first look back (frontend -> ads) is not counted either")
 	require.Len(t, s.Graph.Edges(), 3)
 
-	// frontend -> cart was last seen an hour before t0: gone after the retention.
+	// frontend -> cart was last seen an hour before Stratus started: it leaves the
+	// graph after the retention, but it went away before anyone watched.
 	s = run(t, d, t0.Add(time.Hour+2*time.Minute))
-	require.Equal(t, 1.0, s.Changes[Change{Kind: "edge", Action: "removed"}])
-	require.Equal(t, 0.0, s.Changes[Change{Kind: "service", Action: "removed"}],
-		"cart still has an edge")
 	require.NotContains(t, edgeIDs(s), "eu/shop/frontend -> eu/shop/cart")
+	require.Zero(t, s.Changes[Change{Kind: ChangeEdge, Action: ActionRemoved}])
+	require.Zero(t, s.Changes[Change{Kind: ChangeService, Action: ActionRemoved}],
+		"cart still has an edge")
 
+	// The edges seen since start are removals when they expire, and so are their
+	// services.
 	s = run(t, d, t0.Add(3*time.Hour))
 	require.Empty(t, s.Graph.Edges())
-	require.Equal(t, 3.0, s.Changes[Change{Kind: "edge", Action: "removed"}])
-	require.Equal(t, 4.0, s.Changes[Change{Kind: "service", Action: "removed"}])
+	require.Equal(t, 2.0, s.Changes[Change{Kind: ChangeEdge, Action: ActionRemoved}])
+	require.Equal(t, 4.0, s.Changes[Change{Kind: ChangeService, Action: ActionRemoved}])
+}
+
+func TestGuessedClusterMovesOnceTheWorkloadIsPlaced(t *testing.T) {
+	guess := func(e Endpoint) Endpoint { e.ClusterFromScrape = true; return e }
+	a := &scriptedAdapter{name: "hubble", reports: []Report{
+		{Observations: []Observation{obs(guess(front), guess(svc("eu", "shop", "cart")), 1, t0)}},
+		{Observations: []Observation{obs(guess(front), guess(svc("eu", "shop", "cart")), 1, t0)}},
+		{Observations: []Observation{obs(guess(front), guess(svc("eu", "shop", "cart")), 1, t0)}},
+	}}
+	q := &stubQuerier{err: errors.New("kube-state-metrics is down")}
+	d := NewDiscoverer(q, Config{Adapters: []Adapter{a}})
+	s := run(t, d, t0)
+	require.Equal(t, []string{"eu/shop/frontend -> eu/shop/cart"}, edgeIDs(s),
+		"nothing better known: the guesses stand")
+
+	q.err = nil
+	q.workloads = model.Vector{
+		{Metric: model.Metric{"cluster": "us", "namespace": "shop", "workload": "cart"}},
+		{Metric: model.Metric{"cluster": "eu", "namespace": "shop", "workload": "frontend"}},
+	}
+	s = run(t, d, t0.Add(time.Minute))
+	require.Equal(t, []string{"eu/shop/frontend -> us/shop/cart"}, edgeIDs(s),
+		"a remembered guess does not vouch for itself")
+	require.Empty(t, s.Changes, "a move is not a change")
+
+	q.err = errors.New("down again")
+	s = run(t, d, t0.Add(2*time.Minute))
+	require.Equal(t, []string{"eu/shop/frontend -> us/shop/cart"}, edgeIDs(s),
+		"once placed, it stays placed")
 }
 
 func TestSparseEdgeStaysWithinRetention(t *testing.T) {

@@ -26,10 +26,34 @@ type Snapshot struct {
 	// EdgesBySource counts the edges each adapter has seen within the retention;
 	// every configured adapter is listed, with 0 if it found nothing.
 	EdgesBySource map[string]int
+	// Sources says, per configured adapter, whether its latest cycle succeeded and
+	// when it last did (zero if never).
+	Sources map[string]SourceStatus
 	// Changes and Dropped are cumulative over the life of the Discoverer.
 	Changes map[Change]float64
 	// Dropped counts, by reason, observations left out of the graph.
 	Dropped map[string]float64
+}
+
+// SourceStatus is the health of one telemetry adapter.
+type SourceStatus struct {
+	Up          bool
+	LastSuccess time.Time
+	// Err is the latest failure while Up is false.
+	Err string
+}
+
+// FailedSources lists, sorted, the adapters whose latest cycle failed: the graph
+// holds what they found before, until the retention passes.
+func (s *Snapshot) FailedSources() []string {
+	var out []string
+	for name, st := range s.Sources {
+		if !st.Up {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // hpaSaturation is how close each autoscaled workload is to its maximum replicas:
@@ -100,9 +124,9 @@ func nodeID(s identity.Service) graph.NodeID {
 // where there was some, and analyses it.
 func (d *Discoverer) snapshot(ctx context.Context, at time.Time, c *cycleObservations) *Snapshot {
 	g := graph.New()
-	for svc, kind := range d.nodes {
+	for svc, n := range d.nodes {
 		g.AddNode(graph.Node{Cluster: svc.Cluster, Namespace: svc.Namespace, Name: svc.Name,
-			Kind: kind})
+			Kind: n.kind})
 	}
 	snap := &Snapshot{
 		At:            at,
@@ -113,8 +137,15 @@ func (d *Discoverer) snapshot(ctx context.Context, at time.Time, c *cycleObserva
 		Changes:       maps.Clone(d.changes),
 		Dropped:       maps.Clone(d.dropped),
 	}
+	snap.Sources = make(map[string]SourceStatus, len(d.sources))
 	for _, a := range d.cfg.Adapters {
 		snap.EdgesBySource[a.Name()] = 0
+		src := d.sources[a.Name()]
+		st := SourceStatus{Up: !src.failing, LastSuccess: src.watermark}
+		if src.lastErr != nil {
+			st.Err = src.lastErr.Error()
+		}
+		snap.Sources[a.Name()] = st
 	}
 
 	for key, st := range d.edges {

@@ -63,7 +63,8 @@ func (g *globals) newDependencyEngine(q query.Querier) (*topology.Discoverer, er
 }
 
 // run discovers the dependency graph once, looking back over the retention. It
-// exits 2 (inconclusive) when no edge is found.
+// exits 3 when a telemetry source failed (the graph printed is partial) and 2
+// (inconclusive) when no edge is found.
 func (c *depsGraphCommand) run(ctx context.Context, g *globals) int {
 	if c.retention != "" {
 		d, err := model.ParseDuration(c.retention)
@@ -96,6 +97,13 @@ func (c *depsGraphCommand) run(ctx context.Context, g *globals) int {
 	snap := v.(*topology.Snapshot)
 	if err := render.Write(g.stdout, c.output, snap.Report()); err != nil {
 		fmt.Fprintf(g.stderr, "stratus: writing the graph: %v\n", err)
+		return exitError
+	}
+	if failed := snap.FailedSources(); len(failed) > 0 {
+		for _, name := range failed {
+			fmt.Fprintf(g.stderr, "stratus: source %s failed: %s\n", name, snap.Sources[name].Err)
+		}
+		fmt.Fprintln(g.stderr, "stratus: the graph lacks what the failed sources would show")
 		return exitError
 	}
 	if snap.Graph.EdgeCount() == 0 {

@@ -542,3 +542,26 @@ func TestDepsGraphOnTheDemo(t *testing.T) {
 	require.Contains(t, out, "checkoutservice")
 	require.Contains(t, out, "CRITICAL PATHS")
 }
+
+// TestDepsGraphFailedSource: a source whose queries fail makes the graph partial,
+// which the command says and exits 3 for.
+func TestDepsGraphFailedSource(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if strings.Contains(r.FormValue("query"), "hubble_") {
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			_, _ = io.WriteString(w, `{"status":"error","errorType":"execution",`+
+				`"error":"query processing would load too many samples into memory"}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[]}}`)
+	}))
+	t.Cleanup(srv.Close)
+	cfg := writeTemp(t, "stratus.yml", "prometheus:\n  retries: 0\n")
+	code, _, stderr := runCommand(t, "--config.file="+cfg, "--prometheus.url="+srv.URL,
+		"deps", "graph")
+	require.Equal(t, exitError, code)
+	require.Contains(t, stderr, "source hubble failed")
+	require.Contains(t, stderr, "too many samples")
+	require.NotContains(t, stderr, "source istio failed")
+}

@@ -315,7 +315,7 @@ func (s *server) handler() http.Handler {
 func (s *server) serveTelemetryAPI(w http.ResponseWriter, _ *http.Request) {
 	result, _, ok := analysis.Latest[telemetry.Result](s.scheduler.Snapshot(), telemetry.EngineName)
 	if !ok {
-		http.Error(w, `{"error":"no discovery has succeeded yet"}`, http.StatusServiceUnavailable)
+		writeJSONError(w, http.StatusServiceUnavailable, "no discovery has succeeded yet")
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -327,12 +327,20 @@ func (s *server) serveTelemetryAPI(w http.ResponseWriter, _ *http.Request) {
 func (s *server) serveGraphAPI(w http.ResponseWriter, _ *http.Request) {
 	snap, _, ok := analysis.Latest[*topology.Snapshot](s.scheduler.Snapshot(), topology.EngineName)
 	if !ok {
-		http.Error(w, `{"error":"no dependency discovery has succeeded yet"}`,
-			http.StatusServiceUnavailable)
+		writeJSONError(w, http.StatusServiceUnavailable,
+			"no dependency discovery has succeeded yet")
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(snap.Report())
+}
+
+// writeJSONError answers an API request with {"error": msg}.
+func writeJSONError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
 
 // redactedURL hides a password in u, for logs.
