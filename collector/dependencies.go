@@ -180,8 +180,8 @@ func (c *DependencyCollector) collectServices(
 				append(lv, extra...)...)
 		}
 		gauge(c.nodeInfo, 1, string(n.Kind))
-		gauge(c.dependents, float64(len(res.Dependents)))
-		gauge(c.dependencies, float64(len(res.Dependencies)))
+		gauge(c.dependents, float64(snap.Dependents(n.ID)))
+		gauge(c.dependencies, float64(snap.Dependencies(n.ID)))
 		gauge(c.bottleneck, res.BottleneckScore)
 		gauge(c.errorOrigin, boolFloat(res.ErrorOrigin))
 		gauge(c.betweenness, res.Betweenness)

@@ -94,8 +94,8 @@ stratus_dependency_node_info{cluster="eu",kind="service",namespace="shop",servic
 # HELP stratus_service_dependents Services that call this one directly or transitively: its blast radius.
 # TYPE stratus_service_dependents gauge
 stratus_service_dependents{cluster="",namespace="",service="unknown"} 0
-stratus_service_dependents{cluster="eu",namespace="shop",service="cart"} 2
-stratus_service_dependents{cluster="eu",namespace="shop",service="frontend"} 1
+stratus_service_dependents{cluster="eu",namespace="shop",service="cart"} 1
+stratus_service_dependents{cluster="eu",namespace="shop",service="frontend"} 0
 # HELP stratus_service_dependencies Services this one calls directly or transitively.
 # TYPE stratus_service_dependencies gauge
 stratus_service_dependencies{cluster="",namespace="",service="unknown"} 2

@@ -52,16 +52,13 @@ func ParseService(s string) (Service, error) {
 	return svc, nil
 }
 
-// clusterDomain is the DNS suffix of Kubernetes services. Clusters may configure
-// another; a name with a different suffix is read as an external host.
-const clusterDomain = ".svc.cluster.local"
-
 // FromHost reads a host as a source reported it (a `server.address` span attribute,
 // an Istio `destination_service`, an authority): the port is removed, and a
-// Kubernetes service DNS name (`name.namespace`, `name.namespace.svc`,
-// `name.namespace.svc.cluster.local`) gives the name and namespace. Any other host
-// is returned whole as the name, with external true when it has a dot (a DNS name
-// or an IP address outside the cluster's naming).
+// Kubernetes service DNS name gives the name and namespace — `name.namespace`,
+// `name.namespace.svc`, or `name.namespace.svc.` followed by any cluster domain.
+// Any other host is returned whole as the name, with external true: a name with
+// more labels, an IP address, or two labels whose second is a common top-level
+// domain (`stripe.com`; a namespace called `com` is rarer than a host under it).
 func FromHost(host string) (svc Service, external bool) {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
@@ -70,28 +67,23 @@ func FromHost(host string) (svc Service, external bool) {
 	if net.ParseIP(host) != nil {
 		return Service{Name: host}, true
 	}
-	trimmed := strings.TrimSuffix(strings.TrimSuffix(host, clusterDomain), ".svc")
-	parts := strings.Split(trimmed, ".")
-	switch {
-	case len(parts) == 1:
+	if before, _, ok := strings.Cut(host, ".svc."); ok {
+		host = before
+	} else {
+		host = strings.TrimSuffix(host, ".svc")
+	}
+	parts := strings.Split(host, ".")
+	if len(parts) == 1 {
 		return Service{Name: parts[0]}, false
-	case len(parts) == 2 && trimmed != host:
-		return Service{Namespace: parts[1], Name: parts[0]}, false
-	case len(parts) == 2 && isTopLevelLike(parts[1]):
-		return Service{Name: host}, true
-	case len(parts) == 2:
+	}
+	if len(parts) == 2 && !topLevelDomains[parts[1]] {
 		return Service{Namespace: parts[1], Name: parts[0]}, false
 	}
 	return Service{Name: host}, true
 }
 
-// isTopLevelLike tells "api.example" style names (an external host under a short
-// top-level domain) from "cart.shop" (a service in a namespace) as well as a name
-// alone can: common top-level domains are taken as external.
-func isTopLevelLike(label string) bool {
-	switch label {
-	case "com", "net", "org", "io", "dev", "app", "cloud", "co", "ai", "internal", "local":
-		return true
-	}
-	return false
+// topLevelDomains are the generic top-level domains a two-label host most often
+// ends in. Only these: a short namespace such as dev, app or prod is common.
+var topLevelDomains = map[string]bool{
+	"com": true, "net": true, "org": true, "io": true, "edu": true, "gov": true,
 }

@@ -56,6 +56,11 @@ func TestFromHost(t *testing.T) {
 		{"10.0.0.7:5432", Service{Name: "10.0.0.7"}, true},
 		{"[2001:db8::1]:443", Service{Name: "2001:db8::1"}, true},
 		{"db.eu-west-1.rds.amazonaws.com", Service{Name: "db.eu-west-1.rds.amazonaws.com"}, true},
+		{"cart.dev:8080", Service{Namespace: "dev", Name: "cart"}, false},
+		{"cart.app", Service{Namespace: "app", Name: "cart"}, false},
+		{"cart.shop.svc.k8s.example", Service{Namespace: "shop", Name: "cart"}, false},
+		{"cart.shop.svc.cluster.local:8080", Service{Namespace: "shop", Name: "cart"}, false},
+		{"cart.shop.internal.example", Service{Name: "cart.shop.internal.example"}, true},
 	} {
 		t.Run(tc.host, func(t *testing.T) {
 			got, external := FromHost(tc.host)

@@ -415,7 +415,8 @@ func TestReportJSON(t *testing.T) {
 	require.Len(t, r.Nodes, 3)
 	require.Equal(t, "//unknown", r.Nodes[0].ID)
 	require.Equal(t, "unknown", r.Nodes[0].Kind)
-	require.Equal(t, 2, r.Nodes[1].Dependents, "cart: frontend and unknown call it")
+	require.Equal(t, 1, r.Nodes[1].Dependents,
+		"cart: frontend calls it, and the unknown caller is not a service")
 
 	raw, err := json.Marshal(r)
 	require.NoError(t, err)
@@ -491,4 +492,22 @@ func TestStoresNamedByHost(t *testing.T) {
 		"eu/shop/frontend -> //carts-db",
 		"eu/shop/frontend -> //sessions",
 	}, edgeIDs(s), "a remembered host moves when the store's name appears")
+}
+
+func TestServerLatencyIsPreferred(t *testing.T) {
+	clientSide := obs(front, cart, 1, t0)
+	clientSide.LatencyP95Seconds, clientSide.LatencyFromClient = 0.5, true
+	serverSide := obs(front, cart, 1, t0)
+	serverSide.LatencyP95Seconds = 0.2
+	onlyClient := obs(front, redis, 1, t0)
+	onlyClient.LatencyP95Seconds, onlyClient.LatencyFromClient = 0.7, true
+	first := &scriptedAdapter{name: "linkerd", reports: []Report{
+		{Observations: []Observation{clientSide, onlyClient}}}}
+	second := &scriptedAdapter{name: "servicegraph", reports: []Report{
+		{Observations: []Observation{serverSide}}}}
+	s := run(t, NewDiscoverer(&stubQuerier{}, Config{Adapters: []Adapter{first, second}}), t0)
+	e, _ := s.Graph.Edge("eu/shop/frontend", "eu/shop/cart")
+	require.Equal(t, 0.2, e.LatencyP95Seconds, "the server's measure over an earlier client's")
+	e, _ = s.Graph.Edge("eu/shop/frontend", "eu/shop/redis")
+	require.Equal(t, 0.7, e.LatencyP95Seconds, "the client's when it is all there is")
 }

@@ -38,10 +38,11 @@ func (*Hubble) Name() string { return "hubble" }
 
 // hubbleViews: "" is the reporter of HTTP metrics v1, which have none.
 var hubbleViews = viewOrder{
-	rate:         []string{"server", "", "client"},
-	clientErrors: []string{"client", "", "server"},
-	serverErrors: []string{"server"},
-	latency:      []string{"server", "", "client"},
+	rate:          []string{"server", "", "client"},
+	clientErrors:  []string{"client", "", "server"},
+	serverErrors:  []string{"server"},
+	latency:       []string{"server", "", "client"},
+	clientLatency: map[string]bool{"client": true},
 }
 
 func (a *Hubble) identity() []string {

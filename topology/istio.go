@@ -32,10 +32,11 @@ func (*Istio) Name() string { return "istio" }
 // istioViews prefers the server proxy's report of a call, which sees every caller,
 // proxied or not; the client's view of failures includes those the network caused.
 var istioViews = viewOrder{
-	rate:         []string{"destination", "waypoint", "source"},
-	clientErrors: []string{"source", "destination", "waypoint"},
-	serverErrors: []string{"destination", "waypoint"},
-	latency:      []string{"destination", "waypoint", "source"},
+	rate:          []string{"destination", "waypoint", "source"},
+	clientErrors:  []string{"source", "destination", "waypoint"},
+	serverErrors:  []string{"destination", "waypoint"},
+	latency:       []string{"destination", "waypoint", "source"},
+	clientLatency: map[string]bool{"source": true},
 }
 
 func (a *Istio) identity() []string {
@@ -81,6 +82,7 @@ func (a *Istio) Observe(ctx context.Context, q query.Querier, w Window) (Report,
 		t.addRows(vec, a.requestView, addP95)
 	}
 
+	tcp := newObsTable(w)
 	vec, err = r.vector(ctx, "TCP presence", presenceQuery([]string{
 		"istio_tcp_connections_opened_total",
 		"istio_tcp_sent_bytes_total",
@@ -89,15 +91,23 @@ func (a *Istio) Observe(ctx context.Context, q query.Querier, w Window) (Report,
 	if err != nil {
 		return Report{}, err
 	}
-	if t.addPresence(vec, a.tcpEdge) {
+	if tcp.addPresence(vec, a.tcpEdge) {
 		// TCP has no requests: a connection opened is its closest unit of work.
 		vec, err = r.vector(ctx, "TCP connection rate",
 			rateQuery([]string{"istio_tcp_connections_opened_total"}, withReporter, w.Rate))
 		if err != nil {
 			return Report{}, err
 		}
-		t.addRows(vec, a.tcpView, addCalls)
+		tcp.addRows(vec, a.tcpView, addCalls)
 	}
+	// In ambient mode ztunnel reports the TCP of calls a waypoint reports as
+	// requests: a TCP edge stands only where no request edge joins the same pair,
+	// or one edge's work would be counted twice, in two units.
+	withRequests := map[[2]Endpoint]bool{}
+	for k := range t.edges {
+		withRequests[[2]Endpoint{k.client, k.server}] = true
+	}
+	t.absorb(tcp, func(k obsKey) bool { return !withRequests[[2]Endpoint{k.client, k.server}] })
 	return t.report(istioViews), nil
 }
 
@@ -162,10 +172,15 @@ func (a *Istio) edge(m model.Metric, protocol string) (obsKey, bool) {
 	return pairKey(client, server, protocol)
 }
 
+// istioDefaultCluster is the cluster name Istio uses when its installation sets
+// none (the clusterName default of single-cluster installs). It names no cluster
+// anyone else knows, so it counts as unset.
+const istioDefaultCluster = "Kubernetes"
+
 // clusterOf is the cluster Istio names for a side, else the scrape's cluster
 // (scraped true).
 func (a *Istio) clusterOf(m model.Metric, label string) (cluster string, scraped bool) {
-	if c := labelValue(m, label); c != "" {
+	if c := labelValue(m, label); c != "" && c != istioDefaultCluster {
 		return c, false
 	}
 	return string(m[model.LabelName(a.cluster)]), true

@@ -25,7 +25,7 @@ func TestIstioFixture(t *testing.T) {
 		{Client: checkout, Server: fromScrape(ep("prod-a", "billing", "payments-api")),
 			Protocol: "http",
 			LastSeen: at, RequestsPerSecond: 0.55, ErrorRatio: 3.0 / 33, ServerErrorRatio: nan,
-			LatencyP95Seconds: 0.175},
+			LatencyP95Seconds: 0.175, LatencyFromClient: true},
 		{Client: checkout, Server: fromScrape(ep("prod-a", "data", "redis-cart")), Protocol: "tcp",
 			LastSeen: at, RequestsPerSecond: 0.05, ErrorRatio: nan, ServerErrorRatio: nan,
 			LatencyP95Seconds: nan},

@@ -38,7 +38,7 @@ var linkerdWorkloadKinds = []string{"deployment", "statefulset", "daemonset", "r
 const linkerdOutbound = `{direction="outbound"}`
 
 func (a *Linkerd) identity() []string {
-	ids := []string{a.cluster, "namespace", "dst_namespace"}
+	ids := []string{a.cluster, "namespace", "dst_namespace", "dst_service"}
 	for _, k := range linkerdWorkloadKinds {
 		ids = append(ids, k, "dst_"+k)
 	}
@@ -141,6 +141,11 @@ func (a *Linkerd) edge(m model.Metric, protocol string) (obsKey, bool) {
 		if serverName == "" {
 			serverName = labelValue(m, "dst_"+k)
 		}
+	}
+	if serverName == "" {
+		// A server without the proxy (a database, an unmeshed service) has no
+		// workload label; the Kubernetes Service the client addressed names it.
+		serverName = labelValue(m, "dst_service")
 	}
 	client, ok := serviceEndpoint(string(m[model.LabelName(a.cluster)]),
 		labelValue(m, "namespace"), clientName)

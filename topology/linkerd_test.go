@@ -19,7 +19,7 @@ func TestLinkerdFixture(t *testing.T) {
 		// under this HTTP traffic make no second edge.
 		{Client: web, Server: ep("", "shop", "api"), Protocol: "http", LastSeen: at,
 			RequestsPerSecond: 1.5, ErrorRatio: 6.0 / 90, ServerErrorRatio: nan,
-			LatencyP95Seconds: 0.375},
+			LatencyP95Seconds: 0.375, LatencyFromClient: true},
 		{Client: web, Server: ep("", "shop", "postgres"), Protocol: "tcp", LastSeen: at,
 			RequestsPerSecond: 2.0 / 60, ErrorRatio: nan, ServerErrorRatio: nan,
 			LatencyP95Seconds: nan},

@@ -48,6 +48,9 @@ type Observation struct {
 	ErrorRatio        float64
 	ServerErrorRatio  float64
 	LatencyP95Seconds float64
+	// LatencyFromClient says the latency is what the client measured, network
+	// included, because the source has no server-side figure for the edge.
+	LatencyFromClient bool
 }
 
 // Window is what one discovery cycle asks of an adapter.

@@ -183,14 +183,18 @@ type obsStats struct {
 // viewOrder says, per figure, which views to take it from, in order of preference.
 type viewOrder struct {
 	rate, clientErrors, serverErrors, latency []string
+	// clientLatency marks the views whose latency the client measured (network
+	// and queueing included); a server's own measure is preferred across sources.
+	clientLatency map[string]bool
 }
 
 // singleView is the viewOrder of sources with one view: the client's (traces, the
 // Linkerd client proxy). Their failures are what the client saw.
 var singleView = viewOrder{
-	rate:         []string{""},
-	clientErrors: []string{""},
-	latency:      []string{""},
+	rate:          []string{""},
+	clientErrors:  []string{""},
+	latency:       []string{""},
+	clientLatency: map[string]bool{"": true},
 }
 
 // obsTable gathers the rows of one Observe.
@@ -316,8 +320,10 @@ func (t *obsTable) report(order viewOrder) Report {
 			RequestsPerSecond: firstOf(st.calls, order.rate),
 			ErrorRatio:        errorRatio(st, order.clientErrors),
 			ServerErrorRatio:  errorRatio(st, order.serverErrors),
-			LatencyP95Seconds: firstOf(st.p95, order.latency),
 		}
+		var latencyView string
+		o.LatencyP95Seconds, latencyView = firstView(st.p95, order.latency)
+		o.LatencyFromClient = !math.IsNaN(o.LatencyP95Seconds) && order.clientLatency[latencyView]
 		if o.LastSeen.IsZero() {
 			o.LastSeen = t.window.At
 		}
@@ -332,12 +338,19 @@ func (t *obsTable) report(order viewOrder) Report {
 }
 
 func firstOf(byView map[string]float64, views []string) float64 {
+	x, _ := firstView(byView, views)
+	return x
+}
+
+// firstView returns the figure of the first view in order that has one, and
+// which view that was.
+func firstView(byView map[string]float64, views []string) (float64, string) {
 	for _, v := range views {
 		if x, ok := byView[v]; ok && !math.IsNaN(x) {
-			return x
+			return x, v
 		}
 	}
-	return math.NaN()
+	return math.NaN(), ""
 }
 
 // errorRatio is the failed share of the first view in order that saw calls; NaN

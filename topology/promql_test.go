@@ -69,6 +69,7 @@ func requireObservations(t *testing.T, want, got []Observation) {
 		require.Equal(t, w.Client, g.Client, "observation %d", i)
 		require.Equal(t, w.Server, g.Server, "observation %d", i)
 		require.Equal(t, w.Protocol, g.Protocol, "observation %d", i)
+		require.Equal(t, w.LatencyFromClient, g.LatencyFromClient, "observation %d", i)
 		require.True(t, w.LastSeen.Equal(g.LastSeen), "observation %d: LastSeen %s, want %s",
 			i, g.LastSeen, w.LastSeen)
 		for _, f := range []struct {

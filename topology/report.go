@@ -94,8 +94,8 @@ func (s *Snapshot) Report() GraphReport {
 		res, _ := s.Analysis.Node(n.ID)
 		nr := NodeReport{
 			ID: string(n.ID), Name: n.Name, Namespace: n.Namespace, Cluster: n.Cluster,
-			Kind: string(n.Kind), Dependents: len(res.Dependents),
-			Dependencies: len(res.Dependencies), FanIn: res.FanIn, FanOut: res.FanOut,
+			Kind: string(n.Kind), Dependents: s.Dependents(n.ID),
+			Dependencies: s.Dependencies(n.ID), FanIn: res.FanIn, FanOut: res.FanOut,
 			Betweenness: res.Betweenness, BottleneckScore: res.BottleneckScore,
 			ErrorOrigin: res.ErrorOrigin, EntryPoint: res.EntryPoint,
 		}

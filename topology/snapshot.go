@@ -35,6 +35,29 @@ type Snapshot struct {
 	Dropped map[string]float64
 }
 
+// Dependents counts the services that call a node directly or transitively. The
+// unknown caller is not one: it stands for callers that telemetry could not name,
+// often the same calls another source names.
+func (s *Snapshot) Dependents(id graph.NodeID) int {
+	return s.countKnown(id, func(r graph.NodeResult) []graph.NodeID { return r.Dependents })
+}
+
+// Dependencies counts the services a node calls directly or transitively.
+func (s *Snapshot) Dependencies(id graph.NodeID) int {
+	return s.countKnown(id, func(r graph.NodeResult) []graph.NodeID { return r.Dependencies })
+}
+
+func (s *Snapshot) countKnown(id graph.NodeID, ids func(graph.NodeResult) []graph.NodeID) int {
+	res, _ := s.Analysis.Node(id)
+	n := 0
+	for _, other := range ids(res) {
+		if node, ok := s.Graph.Node(other); ok && node.Kind != graph.KindUnknown {
+			n++
+		}
+	}
+	return n
+}
+
 // SourceStatus is the health of one telemetry adapter.
 type SourceStatus struct {
 	Up          bool
@@ -199,6 +222,7 @@ func (d *Discoverer) edgeTraffic(perSource map[string]Observation) graph.Edge {
 		LatencyP95Seconds: math.NaN(),
 	}
 	rateSet := false
+	clientLatency := math.NaN()
 	for _, a := range d.cfg.Adapters {
 		o, ok := perSource[a.Name()]
 		if !ok {
@@ -209,8 +233,15 @@ func (d *Discoverer) edgeTraffic(perSource map[string]Observation) graph.Edge {
 		}
 		e.ErrorRatio = firstKnown(e.ErrorRatio, o.ErrorRatio)
 		e.ServerErrorRatio = firstKnown(e.ServerErrorRatio, o.ServerErrorRatio)
-		e.LatencyP95Seconds = firstKnown(e.LatencyP95Seconds, o.LatencyP95Seconds)
+		if o.LatencyFromClient {
+			clientLatency = firstKnown(clientLatency, o.LatencyP95Seconds)
+		} else {
+			e.LatencyP95Seconds = firstKnown(e.LatencyP95Seconds, o.LatencyP95Seconds)
+		}
 	}
+	// The server's own latency is what self-time estimates need; a client's
+	// measure stands in only when no source has the server's.
+	e.LatencyP95Seconds = firstKnown(e.LatencyP95Seconds, clientLatency)
 	return e
 }
 

@@ -72,7 +72,8 @@ const spanErrorStatus = "STATUS_CODE_ERROR"
 func (a *SpanMetrics) identity() []string {
 	return []string{
 		a.cluster, "service_name", "k8s_namespace_name", "service_namespace",
-		"peer_service", "server_address", "db_system", "messaging_system",
+		"peer_service", "server_address", "db_namespace", "db_name", "db_system",
+		"messaging_destination_name", "messaging_system",
 	}
 }
 
@@ -150,7 +151,10 @@ func (a *SpanMetrics) edge(m model.Metric) (obsKey, bool) {
 		}
 	}
 	if name == "" {
-		name = firstLabelValue(m, "db_system", "messaging_system")
+		// Without an address, the database or queue name says which store; the
+		// system alone ("postgresql") would make every database of that kind one.
+		name = firstLabelValue(m, "db_namespace", "db_name", "messaging_destination_name",
+			"db_system", "messaging_system")
 	}
 	server, ok := endpointOf("", namespace, name, kind)
 	if !ok {

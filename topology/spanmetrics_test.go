@@ -23,14 +23,15 @@ func TestSpanMetricsFixture(t *testing.T) {
 			RequestsPerSecond: 0.1, ServerErrorRatio: nan, LatencyP95Seconds: nan},
 		// server.address names the database; Tempo's histogram is in seconds.
 		{Client: checkout, Server: epKind("orders-db", graph.KindDatabase), LastSeen: at,
-			RequestsPerSecond: 0.5, ServerErrorRatio: nan, LatencyP95Seconds: 0.175},
+			RequestsPerSecond: 0.5, ServerErrorRatio: nan, LatencyP95Seconds: 0.175,
+			LatencyFromClient: true},
 		{Client: frontend, Server: epKind("ads", graph.KindService),
 			LastSeen: at.Add(-20 * time.Minute), ErrorRatio: nan, ServerErrorRatio: nan,
 			LatencyP95Seconds: nan},
 		// 15 of 75 client spans had an error; the histogram is in milliseconds.
 		{Client: frontend, Server: epKind("checkout", graph.KindService), LastSeen: at,
 			RequestsPerSecond: 1.25, ErrorRatio: 0.2, ServerErrorRatio: nan,
-			LatencyP95Seconds: 0.375},
+			LatencyP95Seconds: 0.375, LatencyFromClient: true},
 	}, rep.Observations)
 	// A client span without a callee; server spans are not read.
 	require.Equal(t, 1, rep.Dropped)
@@ -63,6 +64,17 @@ func TestSpanMetricsServerAddress(t *testing.T) {
 			Endpoint{Name: "payments", Kind: graph.KindService}},
 		{"db.system alone names the database", with(model.Metric{"db_system": "redis"}),
 			Endpoint{Name: "redis", Kind: graph.KindDatabase}},
+		{"the database name comes before the system",
+			with(model.Metric{"db_system": "postgresql", "db_name": "orders"}),
+			Endpoint{Name: "orders", Kind: graph.KindDatabase}},
+		{"db.namespace comes before db.name",
+			with(model.Metric{"db_system": "postgresql", "db_namespace": "users",
+				"db_name": "old"}),
+			Endpoint{Name: "users", Kind: graph.KindDatabase}},
+		{"the queue name comes before the broker",
+			with(model.Metric{"messaging_system": "kafka",
+				"messaging_destination_name": "orders-events"}),
+			Endpoint{Name: "orders-events", Kind: graph.KindMessaging}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			key, ok := a.edge(tc.labels)
