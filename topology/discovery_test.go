@@ -442,7 +442,7 @@ func TestWeightedRatios(t *testing.T) {
 	require.Equal(t, 0.5, weighted(0.5, 0, 0.1, 0), "no traffic: the larger")
 	require.Equal(t, 0.5, weighted(0.5, math.NaN(), 0.1, 0))
 	require.Equal(t, 3.0, nanAdd(math.NaN(), 3))
-	require.Equal(t, 3.0, nanMax(3, math.NaN()))
+	require.Equal(t, 3.0, graph.MaxKnown(3, math.NaN()))
 }
 
 func TestScrapeClusterIsAGuess(t *testing.T) {

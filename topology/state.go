@@ -192,7 +192,7 @@ func addTraffic(a, b Observation) Observation {
 	out.ErrorRatio = weighted(a.ErrorRatio, a.RequestsPerSecond, b.ErrorRatio, b.RequestsPerSecond)
 	out.ServerErrorRatio = weighted(a.ServerErrorRatio, a.RequestsPerSecond,
 		b.ServerErrorRatio, b.RequestsPerSecond)
-	out.LatencyP95Seconds = nanMax(a.LatencyP95Seconds, b.LatencyP95Seconds)
+	out.LatencyP95Seconds = graph.MaxKnown(a.LatencyP95Seconds, b.LatencyP95Seconds)
 	if b.LastSeen.After(out.LastSeen) {
 		out.LastSeen = b.LastSeen
 	}
@@ -209,31 +209,10 @@ func nanAdd(x, y float64) float64 {
 	return x + y
 }
 
-func nanMax(x, y float64) float64 {
-	switch {
-	case math.IsNaN(x):
-		return y
-	case math.IsNaN(y):
-		return x
-	}
-	return max(x, y)
-}
-
-// weighted averages two ratios by their weights, ignoring an unmeasured one.
-// Without traffic on either side it takes the larger, so a failing edge with a
-// rate that rounds to zero is not hidden.
+// weighted averages two ratios by their weights, as graph.WeightedRatio does,
+// an unmeasured weight counting as no traffic.
 func weighted(x, wx, y, wy float64) float64 {
-	switch {
-	case math.IsNaN(x):
-		return y
-	case math.IsNaN(y):
-		return x
-	}
-	wx, wy = zeroIfNaN(wx), zeroIfNaN(wy)
-	if wx+wy <= 0 {
-		return max(x, y)
-	}
-	return (x*wx + y*wy) / (wx + wy)
+	return graph.WeightedRatio(x, zeroIfNaN(wx), y, zeroIfNaN(wy))
 }
 
 func zeroIfNaN(x float64) float64 {

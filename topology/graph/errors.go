@@ -20,7 +20,7 @@ func errorOrigins(c *compiled, nodes []NodeResult, opts Options) ([]ErrorSymptom
 		for _, a := range c.in[v] {
 			e := a.edge
 			inbound += e.RequestsPerSecond
-			if ratio := maxKnown(e.ErrorRatio, e.ServerErrorRatio); !math.IsNaN(ratio) {
+			if ratio := MaxKnown(e.ErrorRatio, e.ServerErrorRatio); !math.IsNaN(ratio) {
 				failed += e.RequestsPerSecond * ratio
 				measured = true
 			}

@@ -157,19 +157,19 @@ func cleanRatio(r float64) float64 {
 func mergeEdges(a, b Edge) Edge {
 	m := a
 	m.RequestsPerSecond = a.RequestsPerSecond + b.RequestsPerSecond
-	m.ErrorRatio = weightedRatio(a.ErrorRatio, a.RequestsPerSecond, b.ErrorRatio, b.RequestsPerSecond)
-	m.ServerErrorRatio = weightedRatio(a.ServerErrorRatio, a.RequestsPerSecond,
+	m.ErrorRatio = WeightedRatio(a.ErrorRatio, a.RequestsPerSecond, b.ErrorRatio, b.RequestsPerSecond)
+	m.ServerErrorRatio = WeightedRatio(a.ServerErrorRatio, a.RequestsPerSecond,
 		b.ServerErrorRatio, b.RequestsPerSecond)
-	m.LatencyP95Seconds = maxKnown(a.LatencyP95Seconds, b.LatencyP95Seconds)
+	m.LatencyP95Seconds = MaxKnown(a.LatencyP95Seconds, b.LatencyP95Seconds)
 	m.Protocol = strings.Join(sortedUnion(splitProtocols(a.Protocol), splitProtocols(b.Protocol)), ",")
 	m.Sources = sortedUnion(a.Sources, b.Sources)
 	return m
 }
 
-// weightedRatio averages two ratios by their request rates. A side that was not
-// measured does not dilute the other; when neither side saw traffic the larger ratio
-// is kept, so that merging never hides a failure.
-func weightedRatio(x, wx, y, wy float64) float64 {
+// WeightedRatio averages two ratios by their request rates. A side that was not
+// measured (NaN) does not dilute the other; when neither side saw traffic the larger
+// ratio is kept, so that merging never hides a failure.
+func WeightedRatio(x, wx, y, wy float64) float64 {
 	switch {
 	case math.IsNaN(x):
 		return y
@@ -181,7 +181,8 @@ func weightedRatio(x, wx, y, wy float64) float64 {
 	return (x*wx + y*wy) / (wx + wy)
 }
 
-func maxKnown(x, y float64) float64 {
+// MaxKnown is the larger of two figures, NaN standing for "not measured".
+func MaxKnown(x, y float64) float64 {
 	switch {
 	case math.IsNaN(x):
 		return y
