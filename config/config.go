@@ -22,6 +22,7 @@ import (
 	"go.yaml.in/yaml/v2"
 
 	"github.com/stratus-monitoring/stratus/identity"
+	"github.com/stratus-monitoring/stratus/pricing"
 	"github.com/stratus-monitoring/stratus/sim"
 	"github.com/stratus-monitoring/stratus/topology"
 )
@@ -32,6 +33,8 @@ type Config struct {
 	Engines      EnginesConfig      `yaml:"engines"`
 	Identity     identity.Config    `yaml:"identity"`
 	Dependencies DependenciesConfig `yaml:"dependencies"`
+	Cost         CostConfig         `yaml:"cost"`
+	Pricing      pricing.Config     `yaml:"pricing"`
 	Demo         DemoConfig         `yaml:"demo"`
 }
 
@@ -49,6 +52,7 @@ type PrometheusConfig struct {
 type EnginesConfig struct {
 	Telemetry    EngineConfig `yaml:"telemetry"`
 	Dependencies EngineConfig `yaml:"dependencies"`
+	Cost         EngineConfig `yaml:"cost"`
 }
 
 // DependenciesConfig configures dependency discovery.
@@ -104,6 +108,10 @@ func Default() Config {
 				Interval: model.Duration(time.Minute),
 				Timeout:  model.Duration(50 * time.Second),
 			},
+			Cost: EngineConfig{
+				Interval: model.Duration(5 * time.Minute),
+				Timeout:  model.Duration(2 * time.Minute),
+			},
 		},
 		Identity: identity.Config{ClusterLabel: identity.DefaultClusterLabel},
 		Dependencies: DependenciesConfig{
@@ -113,6 +121,7 @@ func Default() Config {
 			MaxEdges:    topology.DefaultMaxEdges,
 			MaxServices: topology.DefaultMaxServices,
 		},
+		Cost: defaultCost(),
 		Demo: DemoConfig{
 			Scenario: "startup",
 			Seed:     1,
@@ -122,7 +131,8 @@ func Default() Config {
 }
 
 // Load reads and validates the file at path. Relative paths inside the file
-// (TLS certificates, password files) are resolved against its directory.
+// (TLS certificates, password files, price files) are resolved against its
+// directory.
 func Load(path string) (*Config, error) {
 	content, err := os.ReadFile(path)
 	if err != nil {
@@ -132,7 +142,13 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	cfg.Prometheus.HTTPClient.SetDirectory(filepath.Dir(path))
+	dir := filepath.Dir(path)
+	cfg.Prometheus.HTTPClient.SetDirectory(dir)
+	for i, f := range cfg.Pricing.Files {
+		if !filepath.IsAbs(f) {
+			cfg.Pricing.Files[i] = filepath.Join(dir, f)
+		}
+	}
 	return cfg, nil
 }
 
@@ -184,6 +200,7 @@ func (c *Config) validate() []fieldError {
 	}
 	for name, e := range map[string]EngineConfig{
 		"telemetry": c.Engines.Telemetry, "dependencies": c.Engines.Dependencies,
+		"cost": c.Engines.Cost,
 	} {
 		if e.Interval <= 0 {
 			add("engines."+name+".interval", errors.New("must be positive"))
@@ -194,6 +211,8 @@ func (c *Config) validate() []fieldError {
 	}
 	errs = append(errs, c.validateIdentity()...)
 	errs = append(errs, c.Dependencies.validate()...)
+	errs = append(errs, c.Cost.validate()...)
+	errs = append(errs, c.validatePricing()...)
 	if !slices.Contains(sim.Scenarios(), c.Demo.Scenario) {
 		add("demo.scenario", fmt.Errorf("%q is not one of %s",
 			c.Demo.Scenario, strings.Join(sim.Scenarios(), ", ")))

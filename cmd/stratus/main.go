@@ -122,6 +122,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 		"eBPF telemetry.")
 	depsGraph := deps.Command("graph", "Print the dependency graph with its analysis.")
 	commands[depsGraph.FullCommand()] = newDepsGraphCommand(depsGraph)
+	costCmd := app.Command("cost", "Cost per service from Prometheus data and the price book.")
+	costReport := costCmd.Command("report", "Print the cost per hour of each service, "+
+		"split by component and cloud.")
+	commands[costReport.FullCommand()] = newCostReportCommand(costReport)
 	versionCmd := app.Command("version", "Print the version and build information.")
 
 	chosen, err := app.Parse(args)

@@ -27,6 +27,8 @@ import (
 
 	"github.com/stratus-monitoring/stratus/analysis"
 	"github.com/stratus-monitoring/stratus/collector"
+	"github.com/stratus-monitoring/stratus/cost"
+	"github.com/stratus-monitoring/stratus/pricing"
 	"github.com/stratus-monitoring/stratus/query"
 	"github.com/stratus-monitoring/stratus/telemetry"
 	"github.com/stratus-monitoring/stratus/topology"
@@ -90,11 +92,13 @@ func (c *serveCommand) run(ctx context.Context, g *globals) int {
 }
 
 // reservedPaths are served by Stratus itself and cannot be the metrics path.
-var reservedPaths = []string{"/", "/-/healthy", "/-/ready", "/api/v1/telemetry", "/api/v1/graph"}
+var reservedPaths = []string{
+	"/", "/-/healthy", "/-/ready", "/api/v1/telemetry", "/api/v1/graph", "/api/v1/cost",
+}
 
 // validate checks what serve would otherwise find out only when it is too
-// late: the web configuration, the listen addresses, the metrics path and the
-// files the Prometheus client configuration names. --config.check runs the
+// late: the web configuration, the listen addresses, the metrics path, the
+// files the Prometheus client configuration names and the price files. --config.check runs the
 // same checks.
 func (c *serveCommand) validate(g *globals) error {
 	if *c.web.WebConfigFile != "" {
@@ -119,7 +123,12 @@ func (c *serveCommand) validate(g *globals) error {
 		return fmt.Errorf("--web.telemetry-path %q: must start with / and not be one of %s",
 			path, strings.Join(reservedPaths, ", "))
 	}
-	return checkCredentialFiles(g.cfg.Prometheus.HTTPClient)
+	if err := checkCredentialFiles(g.cfg.Prometheus.HTTPClient); err != nil {
+		return err
+	}
+	// The price files are read now, so that a broken one fails the check.
+	_, err := g.newPriceBook()
+	return err
 }
 
 // checkCredentialFiles makes sure the files that the Prometheus client reads
@@ -161,19 +170,32 @@ type server struct {
 	scheduler *analysis.Scheduler
 	registry  *prometheus.Registry
 	health    *collector.SourceHealth
+	// refresher keeps the clouds' list prices current; nil when no cloud's
+	// fetching is enabled.
+	refresher *pricing.Refresher
 }
 
 func (g *globals) newServer(c *serveCommand) (*server, error) {
 	reg := collector.NewRegistry()
-	health := collector.NewSourceHealth(g.logger, g.sourceName())
+	health := collector.NewSourceHealth(g.logger,
+		append([]string{g.sourceName()}, g.priceSources()...)...)
 	reg.MustRegister(health)
 	metrics := query.NewMetrics(reg)
 
+	book, refresher, err := g.newPricing(health)
+	if err != nil {
+		return nil, err
+	}
 	src, err := g.openSource(metrics, health)
 	if err != nil {
 		return nil, err
 	}
 	deps, err := g.newDependencyEngine(src.querier)
+	if err != nil {
+		_ = src.close()
+		return nil, err
+	}
+	costEngine, err := g.newCostEngine(src.querier, book)
 	if err != nil {
 		_ = src.close()
 		return nil, err
@@ -187,6 +209,10 @@ func (g *globals) newServer(c *serveCommand) (*server, error) {
 		Engine:   deps,
 		Interval: time.Duration(engines.Dependencies.Interval),
 		Timeout:  time.Duration(engines.Dependencies.Timeout),
+	}, {
+		Engine:   costEngine,
+		Interval: time.Duration(engines.Cost.Interval),
+		Timeout:  time.Duration(engines.Cost.Timeout),
 	}}
 	sched, err := analysis.NewScheduler(jobs, src.clock(), g.logger, reg)
 	if err != nil {
@@ -196,8 +222,37 @@ func (g *globals) newServer(c *serveCommand) (*server, error) {
 	reg.MustRegister(
 		collector.NewTelemetryCollector(sched.Snapshot),
 		collector.NewDependencyCollector(sched.Snapshot),
+		collector.NewCostCollector(sched.Snapshot, book.Currency()),
+		pricing.NewMetrics(book),
 	)
-	return &server{g: g, cmd: c, source: src, scheduler: sched, registry: reg, health: health}, nil
+	return &server{g: g, cmd: c, source: src, scheduler: sched, registry: reg, health: health,
+		refresher: refresher}, nil
+}
+
+// newPricing builds the price book and, when the configuration enables a
+// cloud's list prices, the refresher that fetches them into it, caching them
+// under <storage.path>/prices and reporting each source's health.
+func (g *globals) newPricing(health *collector.SourceHealth) (
+	*pricing.Book, *pricing.Refresher, error,
+) {
+	book, err := g.newPriceBook()
+	if err != nil {
+		return nil, nil, err
+	}
+	fetchers, err := g.newPriceFetchers(context.Background())
+	if err != nil || len(fetchers) == 0 {
+		return book, nil, err
+	}
+	refresher, err := pricing.NewRefresher(book, fetchers, pricing.RefresherOptions{
+		Interval: g.cfg.Pricing.Interval(),
+		Cache:    &pricing.Cache{Dir: g.priceCacheDir()},
+		Reporter: health,
+		Logger:   g.logger.With("component", "pricing"),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return book, refresher, nil
 }
 
 // sourceName is the source label under which the chosen source reports.
@@ -243,6 +298,9 @@ func (s *server) serve(ctx context.Context) error {
 		}
 		wg.Go(func() { demo.run(ctx) })
 	}
+	if s.refresher != nil {
+		wg.Go(func() { s.refresher.Run(ctx) })
+	}
 	wg.Go(func() { s.scheduler.Run(ctx) })
 
 	var err error
@@ -286,6 +344,7 @@ func (s *server) handler() http.Handler {
 	})
 	mux.HandleFunc("/api/v1/telemetry", s.serveTelemetryAPI)
 	mux.HandleFunc("/api/v1/graph", s.serveGraphAPI)
+	mux.HandleFunc("/api/v1/cost", s.serveCostAPI)
 
 	if s.cmd.telemetryPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
@@ -297,6 +356,7 @@ func (s *server) handler() http.Handler {
 				{Address: s.cmd.telemetryPath, Text: "Metrics"},
 				{Address: "/api/v1/telemetry", Text: "Telemetry discovery (JSON)"},
 				{Address: "/api/v1/graph", Text: "Dependency graph (JSON)"},
+				{Address: "/api/v1/cost", Text: "Cost per service (JSON)"},
 				{Address: "/-/healthy", Text: "Health"},
 				{Address: "/-/ready", Text: "Readiness"},
 			},
@@ -329,6 +389,18 @@ func (s *server) serveGraphAPI(w http.ResponseWriter, _ *http.Request) {
 	if !ok {
 		writeJSONError(w, http.StatusServiceUnavailable,
 			"no dependency discovery has succeeded yet")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(snap.Report())
+}
+
+// serveCostAPI writes the latest cost allocation as JSON, in the schema of
+// `stratus cost report --output=json`.
+func (s *server) serveCostAPI(w http.ResponseWriter, _ *http.Request) {
+	snap, _, ok := analysis.Latest[*cost.Snapshot](s.scheduler.Snapshot(), cost.EngineName)
+	if !ok {
+		writeJSONError(w, http.StatusServiceUnavailable, "no cost cycle has succeeded yet")
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/stratus-monitoring/stratus/cost"
+	"github.com/stratus-monitoring/stratus/pricing"
+	"github.com/stratus-monitoring/stratus/query"
+)
+
+type costReportCommand struct {
+	at     string
+	output string
+}
+
+func newCostReportCommand(cmd *kingpin.CmdClause) *costReportCommand {
+	c := &costReportCommand{}
+	cmd.Flag("at", "Evaluation time, RFC 3339 or Unix seconds. Default: now, or the "+
+		"end of the loaded data.").StringVar(&c.at)
+	cmd.Flag("output", "Output format: text or json.").Default("text").
+		EnumVar(&c.output, "text", "json")
+	return c
+}
+
+// priceCacheDir is where fetched price catalogs are kept under --storage.path.
+func (g *globals) priceCacheDir() string {
+	return filepath.Join(g.storagePath, "prices")
+}
+
+// newPriceBook builds the price book of the configuration: the embedded
+// snapshot, price files, overrides and discounts. Catalogs from the clouds
+// are added by the refresher (serve) or from the cache (one-shot commands).
+func (g *globals) newPriceBook() (*pricing.Book, error) {
+	book, err := pricing.NewBookFromConfig(g.cfg.Pricing)
+	if err != nil {
+		return nil, fmt.Errorf("pricing: %w", err)
+	}
+	return book, nil
+}
+
+// priceSources names the catalog source of each cloud whose fetching the
+// configuration enables, in a fixed order.
+func (g *globals) priceSources() []string {
+	var out []string
+	for _, c := range []struct {
+		on     bool
+		source string
+	}{
+		{g.cfg.Pricing.AWS.Enabled, pricing.AWSPriceListSource},
+		{g.cfg.Pricing.GCP.Enabled, pricing.GCPSource},
+		{g.cfg.Pricing.Azure.Enabled, pricing.AzureSource},
+	} {
+		if c.on {
+			out = append(out, c.source)
+		}
+	}
+	return out
+}
+
+// newPriceFetchers builds a fetcher for each cloud the configuration enables
+// (`pricing.<cloud>.enabled`); none by default, so that a default
+// configuration needs no network and no credentials.
+func (g *globals) newPriceFetchers(ctx context.Context) ([]pricing.Fetcher, error) {
+	p := g.cfg.Pricing
+	var fetchers []pricing.Fetcher
+	if p.AWS.Enabled {
+		f, err := pricing.NewAWSFetcher(ctx, pricing.AWSOptions{Regions: p.AWS.Regions,
+			Logger: g.logger.With("source", pricing.AWSPriceListSource)})
+		if err != nil {
+			return nil, fmt.Errorf("pricing.aws: %w", err)
+		}
+		fetchers = append(fetchers, f)
+	}
+	if p.GCP.Enabled {
+		f, err := pricing.NewGCPFetcher(ctx, pricing.GCPOptions{Regions: p.GCP.Regions,
+			Logger: g.logger.With("source", pricing.GCPSource)})
+		if err != nil {
+			return nil, fmt.Errorf("pricing.gcp: %w", err)
+		}
+		fetchers = append(fetchers, f)
+	}
+	if p.Azure.Enabled {
+		f, err := pricing.NewAzureFetcher(pricing.AzureOptions{Regions: p.Azure.Regions,
+			Logger: g.logger.With("source", pricing.AzureSource)})
+		if err != nil {
+			return nil, fmt.Errorf("pricing.azure: %w", err)
+		}
+		fetchers = append(fetchers, f)
+	}
+	return fetchers, nil
+}
+
+// loadCachedCatalogs adds to book the catalogs a serve fetched and cached for
+// the enabled clouds, so that a one-shot report prices as serve does without
+// calling any cloud API. A missing or unreadable cache is skipped.
+func (g *globals) loadCachedCatalogs(book *pricing.Book) {
+	cache := pricing.Cache{Dir: g.priceCacheDir()}
+	for _, source := range g.priceSources() {
+		c, err := cache.Load(source)
+		if err != nil {
+			g.logger.Debug("no cached price catalog; the embedded snapshot prices instead",
+				"source", source, "err", err)
+			continue
+		}
+		book.SetCatalog(source, c.Prices, c.FetchedAt)
+	}
+}
+
+// newCostEngine builds the cost engine of the configuration.
+func (g *globals) newCostEngine(q query.Querier, book *pricing.Book) (*cost.Engine, error) {
+	return cost.NewEngine(q, cost.EngineConfig{
+		Book:         book,
+		Identity:     g.cfg.Identity,
+		PodLabelKeys: g.cfg.Cost.PodLabelKeys,
+		DefaultCloud: g.cfg.Cost.DefaultCloud,
+		UsageWindow:  time.Duration(g.cfg.Cost.UsageWindow),
+		Logger:       g.logger.With("engine", cost.EngineName),
+	})
+}
+
+// run allocates cost once. It exits 2 (inconclusive) when no resource could be
+// priced, and 3 on errors.
+func (c *costReportCommand) run(ctx context.Context, g *globals) int {
+	book, err := g.newPriceBook()
+	if err != nil {
+		fmt.Fprintf(g.stderr, "stratus: %v\n", err)
+		return exitError
+	}
+	g.loadCachedCatalogs(book)
+
+	src, at, err := g.openForReport(c.at)
+	if err != nil {
+		fmt.Fprintf(g.stderr, "stratus: %v\n", err)
+		return exitError
+	}
+	defer func() { _ = src.close() }()
+
+	engine, err := g.newCostEngine(src.querier, book)
+	if err != nil {
+		fmt.Fprintf(g.stderr, "stratus: %v\n", err)
+		return exitError
+	}
+	ctx, cancel := context.WithTimeout(query.WithEngine(ctx, cost.EngineName),
+		time.Duration(g.cfg.Engines.Cost.Timeout))
+	defer cancel()
+	v, err := engine.Run(ctx, at)
+	if err != nil {
+		fmt.Fprintf(g.stderr, "stratus: allocating cost: %v\n", err)
+		return exitError
+	}
+	snap := v.(*cost.Snapshot)
+	report := snap.Report()
+	if c.output == "json" {
+		err = writeCostJSON(g.stdout, report)
+	} else {
+		err = writeCostText(g.stdout, report)
+	}
+	if err != nil {
+		fmt.Fprintf(g.stderr, "stratus: writing the report: %v\n", err)
+		return exitError
+	}
+	if len(snap.Nodes) == 0 {
+		fmt.Fprintln(g.stderr, "stratus: no resource could be priced: no Kubernetes node "+
+			"with a known price in the data source")
+		return exitInconclusive
+	}
+	return exitOK
+}
+
+func writeCostJSON(w io.Writer, r cost.Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// writeCostText writes the report as tables: services, then unpriced nodes.
+func writeCostText(w io.Writer, r cost.Report) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "Cost at %s: %.4f %s per hour (%.2f per month of 730 hours)\n\n",
+		r.At, r.TotalPerHour, r.Currency, r.TotalPerHour*pricing.HoursPerMonth)
+	fmt.Fprintln(tw, "SERVICE\tNAMESPACE\tCLUSTER\tPER HOUR\tBY COMPONENT\tBY CLOUD")
+	for _, s := range r.Services {
+		var components, clouds []string
+		for _, c := range s.Components() {
+			components = append(components, fmt.Sprintf("%s=%.4f", c, s.ByComponent[c]))
+		}
+		for _, c := range s.Clouds() {
+			clouds = append(clouds, fmt.Sprintf("%s=%.4f", c, s.ByCloud[c]))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.4f\t%s\t%s\n", s.Service, orDash(s.Namespace),
+			orDash(s.Cluster), s.CostPerHour, strings.Join(components, " "),
+			strings.Join(clouds, " "))
+	}
+	if len(r.Unpriced) > 0 {
+		fmt.Fprintf(tw, "\nUnpriced resources (%d), left out of every figure above:\n",
+			len(r.Unpriced))
+		fmt.Fprintln(tw, "RESOURCE\tCLUSTER\tCLOUD\tREGION\tTYPE\tREASON")
+		for _, u := range r.Unpriced {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.ResourceID, orDash(u.Cluster),
+				orDash(u.Cloud), orDash(u.Region), orDash(u.InstanceType), u.Reason)
+		}
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

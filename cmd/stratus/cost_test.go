@@ -1,0 +1,206 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stratus-monitoring/stratus/cost"
+	"github.com/stratus-monitoring/stratus/pricing"
+	"github.com/stratus-monitoring/stratus/sim"
+)
+
+// costWorld writes a simulated hour of kube-state-metrics and cAdvisor data as
+// OpenMetrics and returns the file.
+func costWorld(t *testing.T) string {
+	t.Helper()
+	w, err := sim.New(sim.Options{Scenario: "steady", Seed: 1,
+		Start:    time.Date(2025, 3, 4, 6, 0, 0, 0, time.UTC),
+		Duration: time.Hour, Step: time.Minute, Telemetry: []string{}})
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "world.om")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	require.NoError(t, w.WriteOpenMetrics(f))
+	require.NoError(t, f.Close())
+	return path
+}
+
+func TestCostReport(t *testing.T) {
+	world := "--source.openmetrics=" + costWorld(t)
+	storage := "--storage.path=" + t.TempDir()
+
+	code, out, stderr := runCommand(t, storage, world, "cost", "report", "--output=json")
+	require.Equal(t, exitOK, code, stderr)
+	var report cost.Report
+	require.NoError(t, json.Unmarshal([]byte(out), &report))
+	require.Equal(t, "2025-03-04T07:00:00Z", report.At, "defaults to the end of the data")
+	require.Equal(t, "USD", report.Currency)
+	require.Positive(t, report.TotalPerHour)
+	require.Empty(t, report.Unpriced)
+	require.Equal(t, cost.QueriesPerCycle, report.Queries)
+	sum, names := 0.0, map[string]bool{}
+	for _, s := range report.Services {
+		sum += s.CostPerHour
+		names[s.Service] = true
+		parts := 0.0
+		for _, v := range s.ByComponent {
+			parts += v
+		}
+		require.InEpsilon(t, s.CostPerHour, parts, 1e-9, s.Service)
+	}
+	require.InEpsilon(t, report.TotalPerHour, sum, 1e-9)
+	require.True(t, names["frontend"] && names[cost.Idle], names)
+	require.ElementsMatch(t, []string{"aws", "gcp", "azure"}, keys(report.ByCloud))
+	for _, r := range report.Resources {
+		require.Equal(t, pricing.SourceSnapshot, r.PriceSource)
+	}
+
+	code, out, stderr = runCommand(t, storage, world, "cost", "report")
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, out, "Cost at 2025-03-04T07:00:00Z")
+	require.Regexp(t, `SERVICE\s+NAMESPACE\s+CLUSTER\s+PER HOUR`, out)
+	require.Regexp(t, `frontend\s+\S+\s+prod-\S+\s+\d+\.\d{4}\s+compute=`, out)
+	require.Contains(t, out, "__idle__")
+	require.NotContains(t, out, "Unpriced")
+}
+
+func keys(m map[string]float64) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// TestCostReportNothingPriced: data without nodes, or nodes the book cannot
+// price, is inconclusive; the unpriced nodes are listed.
+func TestCostReportNothingPriced(t *testing.T) {
+	storage := "--storage.path=" + t.TempDir()
+	code, out, stderr := runCommand(t, storage, "--source.openmetrics=testdata/small.om",
+		"cost", "report", "--output=json")
+	require.Equal(t, exitInconclusive, code, stderr)
+	require.Contains(t, stderr, "no resource could be priced")
+	var report cost.Report
+	require.NoError(t, json.Unmarshal([]byte(out), &report))
+	require.Zero(t, report.TotalPerHour)
+	require.Empty(t, report.Services)
+
+	// The snapshot's list prices are in USD, and Stratus converts no currency.
+	cfg := writeTemp(t, "stratus.yml", "pricing:\n  currency: EUR\n")
+	code, out, stderr = runCommand(t, storage, "--config.file="+cfg,
+		"--source.openmetrics="+costWorld(t), "cost", "report")
+	require.Equal(t, exitInconclusive, code, stderr)
+	require.Contains(t, out, "Unpriced resources")
+	require.Regexp(t, `aws:///\S+\s+prod-aws-us-east-1\s+aws\s+us-east-1\s+m5.xlarge\s+`+
+		pricing.ReasonCurrencyMismatch, out)
+}
+
+func TestCostReportErrors(t *testing.T) {
+	storage := "--storage.path=" + t.TempDir()
+	for name, args := range map[string][]string{
+		"bad time":   {"--source.openmetrics=testdata/small.om", "cost", "report", "--at=soon"},
+		"bad output": {"--source.openmetrics=testdata/small.om", "cost", "report", "--output=xml"},
+		"no file":    {"--source.openmetrics=testdata/absent.om", "cost", "report"},
+	} {
+		code, _, stderr := runCommand(t, append([]string{storage}, args...)...)
+		require.Equal(t, exitError, code, name)
+		require.NotEmpty(t, stderr, name)
+	}
+
+	cfg := writeTemp(t, "stratus.yml", "pricing:\n  files: [missing-prices.csv]\n")
+	code, _, stderr := runCommand(t, storage, "--config.file="+cfg,
+		"--source.openmetrics=testdata/small.om", "cost", "report")
+	require.Equal(t, exitError, code)
+	require.Contains(t, stderr, "missing-prices.csv")
+	code, _, stderr = runCommand(t, storage, "--config.file="+cfg, "serve", "--config.check")
+	require.Equal(t, exitError, code)
+	require.Contains(t, stderr, "missing-prices.csv")
+
+	// A Prometheus that fails the queries: an error, not an empty report.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		_, _ = io.WriteString(w, `{"status":"error","errorType":"execution","error":"boom"}`)
+	}))
+	t.Cleanup(srv.Close)
+	cfg = writeTemp(t, "stratus.yml", "prometheus:\n  retries: 0\n")
+	code, _, stderr = runCommand(t, "--config.file="+cfg, "--prometheus.url="+srv.URL,
+		"cost", "report")
+	require.Equal(t, exitError, code)
+	require.Contains(t, stderr, "allocating cost")
+	require.Contains(t, stderr, "boom")
+}
+
+// TestCostReportUsesCachedCatalogs: a catalog that serve fetched and cached is
+// used by a one-shot report, which itself calls no cloud API.
+func TestCostReportUsesCachedCatalogs(t *testing.T) {
+	dir := t.TempDir()
+	cache := pricing.Cache{Dir: filepath.Join(dir, "prices")}
+	require.NoError(t, cache.Save(pricing.AWSPriceListSource, time.Now(), []pricing.Price{{
+		Key: pricing.Key{Cloud: "aws", Region: "us-east-1", Kind: pricing.KindCompute,
+			Product: "m5.xlarge", OS: "linux", Purchase: pricing.OnDemand},
+		Value: 0.5, Unit: pricing.PerHour, Currency: "USD", VCPU: 4, MemoryGiB: 16,
+	}}))
+	cfg := writeTemp(t, "stratus.yml", "pricing:\n  aws:\n    enabled: true\n"+
+		"    regions: [us-east-1]\n")
+	code, out, stderr := runCommand(t, "--storage.path="+dir, "--config.file="+cfg,
+		"--source.openmetrics="+costWorld(t), "cost", "report", "--output=json")
+	require.Equal(t, exitOK, code, stderr)
+	var report cost.Report
+	require.NoError(t, json.Unmarshal([]byte(out), &report))
+	for _, r := range report.Resources {
+		if r.Cloud == "aws" {
+			require.Equal(t, pricing.AWSPriceListSource, r.PriceSource)
+			require.Equal(t, 0.5, r.ListPricePerHour)
+		} else {
+			require.Equal(t, pricing.SourceSnapshot, r.PriceSource)
+		}
+	}
+}
+
+// TestServeCost: serve runs the cost engine on the demo world, exposes the cost
+// families and /api/v1/cost, and prices every demo node from the snapshot.
+func TestServeCost(t *testing.T) {
+	cfg := writeTemp(t, "stratus.yml", "demo:\n  backfill: 20m\n")
+	s := startServe(t, "--config.file="+cfg)
+
+	status, body := s.get("/api/v1/cost")
+	require.Equal(t, http.StatusOK, status, body)
+	var report cost.Report
+	require.NoError(t, json.Unmarshal([]byte(body), &report))
+	require.Positive(t, report.TotalPerHour)
+	require.Empty(t, report.Unpriced, "every demo node type is in the embedded snapshot")
+
+	_, body = s.get("/metrics")
+	require.Contains(t, body, `stratus_cost_info{currency="USD"} 1`)
+	require.Contains(t, body, `stratus_service_cost_per_hour{cloud="aws",cluster="prod-aws-us-east-1",component="compute",namespace="",region="us-east-1",service="__idle__"}`)
+	require.Regexp(t, `stratus_resource_cost_per_hour\{cloud="gcp",region="us-central1",`+
+		`resource_id="gce://[^"]+",resource_type="kubernetes_node"\} 0.194236`, body)
+	require.Contains(t, body, `stratus_pricing_prices{source="embedded-snapshot"}`)
+	require.NotContains(t, body, "stratus_cost_unpriced_resources{")
+	require.NotContains(t, body, `source="aws-price-list"`, "no fetcher runs by default")
+
+	// The metric sum equals the report's total.
+	sum := 0.0
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, "stratus_service_cost_per_hour{") {
+			var v float64
+			_, err := fmt.Sscan(line[strings.LastIndex(line, " ")+1:], &v)
+			require.NoError(t, err)
+			sum += v
+		}
+	}
+	require.InEpsilon(t, report.TotalPerHour, sum, 1e-9)
+	require.False(t, math.IsNaN(sum))
+}

@@ -1,0 +1,80 @@
+package collector
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stratus-monitoring/stratus/analysis"
+	"github.com/stratus-monitoring/stratus/cost"
+)
+
+// CostCollector exposes the cost allocation of the latest cost cycle. Like
+// every Stratus collector it reads the published snapshot and queries nothing.
+type CostCollector struct {
+	snapshot func() *analysis.Snapshot
+	currency string
+
+	serviceCost, resourceCost, unpriced, info *prometheus.Desc
+}
+
+// NewCostCollector reads cost snapshots from the snapshots that snapshot
+// returns. currency names the price book's currency in stratus_cost_info
+// before the first cycle has finished.
+func NewCostCollector(snapshot func() *analysis.Snapshot, currency string) *CostCollector {
+	return &CostCollector{
+		snapshot: snapshot,
+		currency: currency,
+		serviceCost: prometheus.NewDesc("stratus_service_cost_per_hour",
+			"Cost per hour charged to the service, in the currency of stratus_cost_info, by "+
+				"cloud, region and component; service=\"__idle__\" is capacity no container "+
+				"is charged for and \"__unallocated__\" cost whose service is not known, so "+
+				"that sum() equals the cost of every priced resource.",
+			[]string{"service", "namespace", "cluster", "cloud", "region", "component"}, nil),
+		resourceCost: prometheus.NewDesc("stratus_resource_cost_per_hour",
+			"Cost per hour of a priced resource (a Kubernetes node), discounts applied, in "+
+				"the currency of stratus_cost_info.",
+			[]string{"resource_id", "resource_type", "cloud", "region"}, nil),
+		unpriced: prometheus.NewDesc("stratus_cost_unpriced_resources",
+			"Resources with no usable price at the latest cost cycle, by reason; their cost "+
+				"is absent from every cost figure, never counted as zero.",
+			[]string{"cloud", "reason"}, nil),
+		info: prometheus.NewDesc("stratus_cost_info",
+			"Always 1; names the currency every cost figure is in.",
+			[]string{"currency"}, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *CostCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.serviceCost
+	ch <- c.resourceCost
+	ch <- c.unpriced
+	ch <- c.info
+}
+
+// Collect implements prometheus.Collector. Before the first successful cycle
+// it emits stratus_cost_info only.
+func (c *CostCollector) Collect(ch chan<- prometheus.Metric) {
+	snap, _, ok := analysis.Latest[*cost.Snapshot](c.snapshot(), cost.EngineName)
+	currency := c.currency
+	if ok {
+		currency = snap.Currency
+	}
+	ch <- prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, currency)
+	if !ok {
+		return
+	}
+
+	for _, a := range snap.Result.Allocations {
+		ch <- prometheus.MustNewConstMetric(c.serviceCost, prometheus.GaugeValue,
+			a.CostPerHour, a.Service.Name, a.Service.Namespace, a.Service.Cluster,
+			a.Cloud, a.Region, string(a.Component))
+	}
+	for _, r := range snap.Result.Resources {
+		ch <- prometheus.MustNewConstMetric(c.resourceCost, prometheus.GaugeValue,
+			r.CostPerHour, r.ID, r.Type, r.Cloud, r.Region)
+	}
+	for _, u := range snap.UnpricedCounts() {
+		ch <- prometheus.MustNewConstMetric(c.unpriced, prometheus.GaugeValue,
+			float64(u.Count), u.Cloud, u.Reason)
+	}
+}

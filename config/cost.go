@@ -1,0 +1,99 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/stratus-monitoring/stratus/cost"
+)
+
+// CostConfig configures the cost engine; prices come from `pricing:`.
+type CostConfig struct {
+	// PodLabelKeys are the Kubernetes pod label keys whose value names a pod's
+	// service, tried in order. kube-state-metrics exposes them on
+	// kube_pod_labels only when its --metric-labels-allowlist lists them;
+	// without, the pod's owning workload names the service.
+	PodLabelKeys []string `yaml:"pod_label_keys"`
+	// DefaultCloud is the cloud of nodes whose providerID names none
+	// (bare metal, kind, k3s), for looking up their price: onprem, or a
+	// cloud of a price file. Empty leaves such nodes unpriced.
+	DefaultCloud string `yaml:"default_cloud"`
+	// UsageWindow is the rate() window over CPU usage counters.
+	UsageWindow model.Duration `yaml:"usage_window"`
+}
+
+// labelKey is what Kubernetes accepts as a label key: an optional DNS
+// subdomain prefix and a name of letters, digits, '-', '_' and '.'.
+var labelKey = regexp.MustCompile(
+	`^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
+
+func (c CostConfig) validate() []fieldError {
+	var errs []fieldError
+	add := func(field string, err error) { errs = append(errs, fieldError{"cost." + field, err}) }
+	if len(c.PodLabelKeys) == 0 {
+		add("pod_label_keys", errors.New("must list at least one key"))
+	}
+	seen := map[string]bool{}
+	for i, k := range c.PodLabelKeys {
+		switch {
+		case !labelKey.MatchString(k):
+			add(fmt.Sprintf("pod_label_keys[%d]", i),
+				fmt.Errorf("%q is not a Kubernetes label key", k))
+		case seen[k]:
+			add(fmt.Sprintf("pod_label_keys[%d]", i), fmt.Errorf("%q is listed twice", k))
+		}
+		seen[k] = true
+	}
+	if c.DefaultCloud != strings.TrimSpace(c.DefaultCloud) {
+		add("default_cloud", fmt.Errorf("%q has surrounding spaces", c.DefaultCloud))
+	}
+	if c.UsageWindow <= 0 {
+		add("usage_window", errors.New("must be positive"))
+	}
+	return errs
+}
+
+// validatePricing runs the price book's own validation and turns each of its
+// errors, which start with the field's path under `pricing:`, into a field
+// error, so that the message names the line.
+func (c *Config) validatePricing() []fieldError {
+	err := c.Pricing.Validate()
+	if err == nil {
+		return nil
+	}
+	var errs []fieldError
+	for _, e := range flattenJoined(err) {
+		field, msg, ok := strings.Cut(e.Error(), ": ")
+		if !ok || strings.ContainsAny(field, " \t") {
+			errs = append(errs, fieldError{"pricing", e})
+			continue
+		}
+		errs = append(errs, fieldError{"pricing." + field, errors.New(msg)})
+	}
+	return errs
+}
+
+// flattenJoined returns the leaves of errors.Join trees.
+func flattenJoined(err error) []error {
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range joined.Unwrap() {
+		out = append(out, flattenJoined(e)...)
+	}
+	return out
+}
+
+// defaultCost is the cost section when the file leaves it out.
+func defaultCost() CostConfig {
+	return CostConfig{
+		PodLabelKeys: append([]string(nil), cost.DefaultPodLabelKeys...),
+		UsageWindow:  model.Duration(cost.DefaultUsageWindow),
+	}
+}

@@ -1,0 +1,580 @@
+package cost
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/stratus-monitoring/stratus/identity"
+	"github.com/stratus-monitoring/stratus/pricing"
+	"github.com/stratus-monitoring/stratus/query"
+)
+
+// EngineName names the cost engine in self-metrics, logs and the snapshot.
+const EngineName = "cost"
+
+// DefaultUsageWindow is the range of rate() over CPU usage counters.
+const DefaultUsageWindow = 5 * time.Minute
+
+// DefaultPodLabelKeys are the pod label keys that name a service, in order.
+var DefaultPodLabelKeys = []string{"app.kubernetes.io/name", "app", "service"}
+
+// Reasons a node is not priced, besides the price book's own (pricing.Reason*)
+// and the allocation's (SkipReason): they are values of the reason label of
+// stratus_cost_unpriced_resources.
+const (
+	// ReasonNoCloud: the node's provider id names no known cloud and no default
+	// cloud is configured.
+	ReasonNoCloud = "no_cloud"
+	// ReasonNoInstanceType: kube_node_labels gives the node no instance type
+	// (kube-state-metrics needs --metric-labels-allowlist for it).
+	ReasonNoInstanceType = "no_instance_type"
+	// ReasonUnsplittablePrice: the price has no size and the node no capacity
+	// to split it between CPU and memory with.
+	ReasonUnsplittablePrice = "unsplittable_price"
+)
+
+// How a pod's service was found: values of PodAttribution.Rule.
+const (
+	// RuleLabel: a configured pod label key (RuleLabel + ":" + key).
+	RuleLabel = "label"
+	// RuleOwner: the owning workload (RuleOwner + ":" + kind).
+	RuleOwner = "owner"
+	// RuleNone: neither; the pod is charged to Unallocated.
+	RuleNone = "none"
+)
+
+// EngineConfig configures an Engine.
+type EngineConfig struct {
+	// Book prices the nodes. Required.
+	Book *pricing.Book
+	// Identity names the cluster label and the aliases applied to every
+	// service found.
+	Identity identity.Config
+	// PodLabelKeys are the Kubernetes pod label keys whose value names the
+	// service, tried in order; empty means DefaultPodLabelKeys.
+	PodLabelKeys []string
+	// DefaultCloud is the cloud of nodes whose provider id names none (bare
+	// metal, kind, k3s); empty leaves them unpriced.
+	DefaultCloud string
+	// UsageWindow is the rate() window of CPU usage; zero means
+	// DefaultUsageWindow.
+	UsageWindow time.Duration
+	Logger      *slog.Logger
+}
+
+// Engine is the cost engine: each cycle it reads nodes, pods, requests and
+// usage from Prometheus with a fixed set of queries, prices the nodes from the
+// price book and allocates their cost to services.
+type Engine struct {
+	querier query.Querier
+	cfg     EngineConfig
+}
+
+// NewEngine returns a cost engine that queries q.
+func NewEngine(q query.Querier, cfg EngineConfig) (*Engine, error) {
+	if cfg.Book == nil {
+		return nil, errors.New("cost engine: no price book")
+	}
+	if len(cfg.PodLabelKeys) == 0 {
+		cfg.PodLabelKeys = DefaultPodLabelKeys
+	}
+	if cfg.UsageWindow <= 0 {
+		cfg.UsageWindow = DefaultUsageWindow
+	}
+	if cfg.Identity.ClusterLabel == "" {
+		cfg.Identity.ClusterLabel = identity.DefaultClusterLabel
+	}
+	if !model.LegacyValidation.IsValidLabelName(cfg.Identity.ClusterLabel) {
+		return nil, fmt.Errorf("cost engine: cluster label %q is not a valid label name",
+			cfg.Identity.ClusterLabel)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{querier: q, cfg: cfg}, nil
+}
+
+// Name implements analysis.Engine.
+func (e *Engine) Name() string { return EngineName }
+
+// Snapshot is the result of one cost cycle. It is immutable once returned.
+type Snapshot struct {
+	At       time.Time
+	Currency string
+	// Result is the allocation: every allocation, priced resource and total.
+	Result *Result
+	// Nodes are the nodes priced, with their list price and discount, sorted by
+	// cluster and name.
+	Nodes []PricedNode
+	// Unpriced are the nodes whose cost is absent from every total: no price,
+	// or data the allocation could not use. Sorted by cluster and name.
+	Unpriced []UnpricedNode
+	// Pods are the running pods charged, with the service each was charged
+	// to and the rule that found it. Sorted.
+	Pods []PodAttribution
+	// Queries is how many PromQL queries the cycle ran.
+	Queries int
+}
+
+// PricedNode is a node and the price it was charged at.
+type PricedNode struct {
+	Cluster, Name, ResourceID     string
+	Cloud, Region, InstanceType   string
+	ListPricePerHour              float64
+	DiscountPercent               float64
+	CostPerHour                   float64 // ListPricePerHour less the discount
+	PriceSource, SplitSource      string
+	CPUPerCoreHour, MemPerGiBHour float64
+}
+
+// UnpricedNode is a node whose cost is unknown, and why.
+type UnpricedNode struct {
+	Cluster, Name, ResourceID   string
+	Cloud, Region, InstanceType string
+	Reason                      string
+	Detail                      string
+}
+
+// PodAttribution says which service a running pod was charged to.
+type PodAttribution struct {
+	Cluster, Namespace, Pod, Node string
+	Service                       identity.Service
+	// Rule is "label:<key>", "owner:<kind>" or "none".
+	Rule string
+}
+
+// UnpricedCount is the number of unpriced resources of one cloud and reason.
+type UnpricedCount struct {
+	Cloud, Reason string
+	Count         int
+}
+
+// UnpricedCounts counts the unpriced nodes per cloud and reason, sorted.
+func (s *Snapshot) UnpricedCounts() []UnpricedCount {
+	counts := map[[2]string]int{}
+	for _, u := range s.Unpriced {
+		counts[[2]string{u.Cloud, u.Reason}]++
+	}
+	out := make([]UnpricedCount, 0, len(counts))
+	for _, k := range slices.SortedFunc(maps.Keys(counts), func(a, b [2]string) int {
+		return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
+	}) {
+		out = append(out, UnpricedCount{Cloud: k[0], Reason: k[1], Count: counts[k]})
+	}
+	return out
+}
+
+// Run implements analysis.Engine: one cost cycle at at, returning a *Snapshot.
+// A failed query fails the cycle (the scheduler keeps serving the last good
+// result); so does a violation of conservation, which would be a bug.
+func (e *Engine) Run(ctx context.Context, at time.Time) (any, error) {
+	obs, err := e.observe(ctx, at)
+	if err != nil {
+		return nil, err
+	}
+
+	nodes, priced, unpriced := e.priceNodes(obs)
+	containers, pods := e.containers(obs, priced)
+	result, err := Allocate(Input{Nodes: nodes, Containers: containers})
+	if err != nil {
+		return nil, fmt.Errorf("cost allocation: %w", err)
+	}
+	if err := result.CheckConservation(ConservationTolerance); err != nil {
+		return nil, fmt.Errorf("cost allocation is not conserved: %w", err)
+	}
+
+	// Nodes the allocation skipped are as absent from the totals as nodes
+	// with no price.
+	skipped := map[string]Skip{}
+	for _, s := range result.Skipped {
+		if s.Kind == "node" {
+			skipped[s.ID] = s
+		}
+	}
+	kept := priced[:0]
+	for _, n := range priced {
+		s, ok := skipped[Node{Cluster: n.Cluster, Name: n.Name}.id()]
+		if !ok {
+			kept = append(kept, n)
+			continue
+		}
+		unpriced = append(unpriced, UnpricedNode{
+			Cluster: n.Cluster, Name: n.Name, ResourceID: n.ResourceID,
+			Cloud: n.Cloud, Region: n.Region, InstanceType: n.InstanceType,
+			Reason: string(s.Reason), Detail: s.Detail,
+		})
+	}
+	sortNodes(unpriced, func(u UnpricedNode) (string, string) { return u.Cluster, u.Name })
+	for _, u := range unpriced {
+		e.cfg.Logger.Debug("node not priced; its cost is left out of the totals",
+			"cluster", u.Cluster, "node", u.Name, "cloud", u.Cloud, "region", u.Region,
+			"instance_type", u.InstanceType, "reason", u.Reason)
+	}
+
+	return &Snapshot{
+		At:       at,
+		Currency: e.cfg.Book.Currency(),
+		Result:   result,
+		Nodes:    kept,
+		Unpriced: unpriced,
+		Pods:     pods,
+		Queries:  obs.queries,
+	}, nil
+}
+
+// observedNode is what the queries said of one node.
+type observedNode struct {
+	cluster, name            string
+	providerID               string
+	instanceType, region     string
+	cpuCores, memoryGiB      float64
+	hasCPU, hasMemory, known bool
+}
+
+type podKey struct{ cluster, namespace, pod string }
+
+type observedContainer struct {
+	pod                    podKey
+	name                   string
+	cpuRequest, memRequest float64
+	cpuUsage, memUsage     float64
+}
+
+type ownerRef struct{ kind, name string }
+
+// observations is what one cycle read from Prometheus.
+type observations struct {
+	nodes      map[nodeKey]*observedNode
+	podNode    map[podKey]string
+	running    map[podKey]bool
+	containers map[containerKey]*observedContainer
+	podLabels  map[podKey]map[string]string // label key → value
+	podOwner   map[podKey]ownerRef
+	rsOwner    map[podKey]ownerRef // pod field holds the ReplicaSet name
+	queries    int
+}
+
+// observe runs the cycle's queries.
+func (e *Engine) observe(ctx context.Context, at time.Time) (*observations, error) {
+	o := &observations{
+		nodes:      map[nodeKey]*observedNode{},
+		podNode:    map[podKey]string{},
+		running:    map[podKey]bool{},
+		containers: map[containerKey]*observedContainer{},
+		podLabels:  map[podKey]map[string]string{},
+		podOwner:   map[podKey]ownerRef{},
+		rsOwner:    map[podKey]ownerRef{},
+	}
+	cl := model.LabelName(e.cfg.Identity.ClusterLabel)
+	label := func(s *model.Sample, name model.LabelName) string { return string(s.Metric[name]) }
+	node := func(s *model.Sample) *observedNode {
+		k := nodeKey{label(s, cl), label(s, "node")}
+		n, ok := o.nodes[k]
+		if !ok {
+			n = &observedNode{cluster: k.cluster, name: k.name}
+			o.nodes[k] = n
+		}
+		return n
+	}
+	pod := func(s *model.Sample) podKey {
+		return podKey{label(s, cl), label(s, "namespace"), label(s, "pod")}
+	}
+	container := func(s *model.Sample) *observedContainer {
+		p := pod(s)
+		k := containerKey{p.cluster, p.namespace, p.pod, label(s, "container")}
+		c, ok := o.containers[k]
+		if !ok {
+			c = &observedContainer{pod: p, name: k.name, cpuRequest: math.NaN(),
+				memRequest: math.NaN(), cpuUsage: math.NaN(), memUsage: math.NaN()}
+			o.containers[k] = c
+		}
+		return c
+	}
+	cluster := e.cfg.Identity.ClusterLabel
+
+	steps := []struct {
+		name, expr string
+		each       func(s *model.Sample)
+	}{
+		{"nodes", expr(queryNodeInfo, cluster), func(s *model.Sample) {
+			n := node(s)
+			n.known, n.providerID = true, label(s, "provider_id")
+		}},
+		{"node labels", expr(queryNodeLabels, cluster), func(s *model.Sample) {
+			n := node(s)
+			n.known = true
+			n.instanceType = label(s, "label_node_kubernetes_io_instance_type")
+			n.region = label(s, "label_topology_kubernetes_io_region")
+		}},
+		{"node capacity", expr(queryNodeCapacity, cluster), func(s *model.Sample) {
+			n := node(s)
+			switch label(s, "resource") {
+			case "cpu":
+				n.cpuCores, n.hasCPU = float64(s.Value), true
+			case "memory":
+				n.memoryGiB, n.hasMemory = float64(s.Value)/bytesPerGiB, true
+			}
+		}},
+		{"pod nodes", expr(queryPodNode, cluster), func(s *model.Sample) {
+			o.podNode[pod(s)] = label(s, "node")
+		}},
+		{"running pods", expr(queryRunning, cluster), func(s *model.Sample) {
+			o.running[pod(s)] = true
+		}},
+		{"requests", expr(queryRequests, cluster), func(s *model.Sample) {
+			c := container(s)
+			switch label(s, "resource") {
+			case "cpu":
+				c.cpuRequest = float64(s.Value)
+			case "memory":
+				c.memRequest = float64(s.Value) / bytesPerGiB
+			}
+		}},
+		{"CPU usage", expr(queryCPUUsage, cluster, rangeSelector(e.cfg.UsageWindow)),
+			func(s *model.Sample) { container(s).cpuUsage = float64(s.Value) }},
+		{"memory usage", expr(queryMemoryUsage, cluster),
+			func(s *model.Sample) { container(s).memUsage = float64(s.Value) / bytesPerGiB }},
+		{"pod labels", expr(queryPodLabels, cluster, podLabelGrouping(e.cfg.PodLabelKeys)),
+			func(s *model.Sample) {
+				values := map[string]string{}
+				for _, key := range e.cfg.PodLabelKeys {
+					if v := label(s, model.LabelName(podLabelName(key))); v != "" {
+						values[key] = v
+					}
+				}
+				if len(values) > 0 {
+					o.podLabels[pod(s)] = values
+				}
+			}},
+		{"pod owners", expr(queryPodOwner, cluster), func(s *model.Sample) {
+			o.podOwner[pod(s)] = ownerRef{label(s, "owner_kind"), label(s, "owner_name")}
+		}},
+		{"replica set owners", expr(queryReplicaSetOwner, cluster), func(s *model.Sample) {
+			k := podKey{label(s, cl), label(s, "namespace"), label(s, "replicaset")}
+			o.rsOwner[k] = ownerRef{label(s, "owner_kind"), label(s, "owner_name")}
+		}},
+	}
+	for _, step := range steps {
+		vec, err := e.querier.Query(ctx, step.expr, at)
+		o.queries++
+		if err != nil {
+			return nil, fmt.Errorf("cost: querying %s: %w", step.name, err)
+		}
+		for _, s := range vec {
+			step.each(s)
+		}
+	}
+	return o, nil
+}
+
+// cloudOf reads the cloud from a node's provider id.
+func (e *Engine) cloudOf(providerID string) string {
+	for prefix, cloud := range map[string]string{
+		"aws://": "aws", "gce://": "gcp", "azure://": "azure",
+	} {
+		if strings.HasPrefix(providerID, prefix) {
+			return cloud
+		}
+	}
+	return e.cfg.DefaultCloud
+}
+
+// priceNodes looks up each node's price, applies its cloud's discount and
+// splits it between CPU and memory.
+//
+// Discounts: a node is billed as one machine shared by many services, so the
+// discount of its cloud (pricing.Book.Discount with no account and no service)
+// lowers its price before allocation, and every service's share and idle
+// shrink with it: conservation holds against the discounted price. Account-
+// and service-scoped discounts do not apply to shared nodes.
+func (e *Engine) priceNodes(o *observations) ([]Node, []PricedNode, []UnpricedNode) {
+	var (
+		nodes    []Node
+		priced   []PricedNode
+		unpriced []UnpricedNode
+	)
+	for _, k := range slices.SortedFunc(maps.Keys(o.nodes), compareNodeKeys) {
+		n := o.nodes[k]
+		if !n.known {
+			continue // capacity without the node's own series: a node going away
+		}
+		cloud := e.cloudOf(n.providerID)
+		resourceID := Node{Cluster: n.cluster, Name: n.name, ResourceID: n.providerID}.resourceID()
+		u := UnpricedNode{
+			Cluster: n.cluster, Name: n.name, ResourceID: resourceID,
+			Cloud: cloud, Region: n.region, InstanceType: n.instanceType,
+		}
+		if cloud == "" {
+			u.Reason, u.Detail = ReasonNoCloud, fmt.Sprintf("provider id %q", n.providerID)
+			unpriced = append(unpriced, u)
+			continue
+		}
+		if n.instanceType == "" {
+			u.Reason = ReasonNoInstanceType
+			u.Detail = "kube_node_labels has no label_node_kubernetes_io_instance_type"
+			unpriced = append(unpriced, u)
+			continue
+		}
+		price, err := e.cfg.Book.Lookup(pricing.Key{
+			Cloud: cloud, Region: n.region, Kind: pricing.KindCompute, Product: n.instanceType,
+		})
+		if err != nil {
+			u.Reason, u.Detail = pricing.NoPriceReason(err), err.Error()
+			unpriced = append(unpriced, u)
+			continue
+		}
+
+		capacity := func(v float64, ok bool) float64 {
+			if !ok {
+				return math.NaN() // the allocation skips it as an invalid quantity
+			}
+			return v
+		}
+		cores, mem := capacity(n.cpuCores, n.hasCPU), capacity(n.memoryGiB, n.hasMemory)
+		if !(price.VCPU > 0 && price.MemoryGiB > 0) {
+			// A price file may not size its machines: the node's capacity
+			// does, for the split only.
+			price.VCPU, price.MemoryGiB = cores, mem
+		}
+		cpuRate, memRate, split, err := e.cfg.Book.SplitCompute(price)
+		if err != nil {
+			u.Reason, u.Detail = ReasonUnsplittablePrice, err.Error()
+			unpriced = append(unpriced, u)
+			continue
+		}
+
+		discount := e.cfg.Book.Discount(cloud, "", "")
+		factor := 1 - discount/100
+		pn := PricedNode{
+			Cluster: n.cluster, Name: n.name, ResourceID: resourceID,
+			Cloud: cloud, Region: n.region, InstanceType: n.instanceType,
+			ListPricePerHour: price.Value, DiscountPercent: discount,
+			CostPerHour: price.Value * factor, PriceSource: price.Source, SplitSource: split,
+			CPUPerCoreHour: cpuRate * factor, MemPerGiBHour: memRate * factor,
+		}
+		priced = append(priced, pn)
+		nodes = append(nodes, Node{
+			Name: n.name, Cluster: n.cluster, Cloud: cloud, Region: n.region,
+			InstanceType: n.instanceType, ResourceID: resourceID,
+			PricePerHour: pn.CostPerHour, CPURate: pn.CPUPerCoreHour, MemoryRate: pn.MemPerGiBHour,
+			CPUCores: cores, MemoryGiB: mem,
+		})
+	}
+	return nodes, priced, unpriced
+}
+
+// containers returns the containers of running pods on priced nodes, each with
+// its service, and the pods charged. Containers on unpriced nodes are left
+// out: their node's cost is not in the totals, so neither is their share.
+func (e *Engine) containers(o *observations, priced []PricedNode) ([]Container, []PodAttribution) {
+	onPriced := map[nodeKey]bool{}
+	for _, n := range priced {
+		onPriced[nodeKey{n.Cluster, n.Name}] = true
+	}
+	resolver := identity.NewResolver(e.cfg.Identity)
+	services := map[podKey]PodAttribution{}
+
+	var out []Container
+	for _, k := range slices.SortedFunc(maps.Keys(o.containers), compareContainerKeys) {
+		c := o.containers[k]
+		if !o.running[c.pod] {
+			continue
+		}
+		nodeName := o.podNode[c.pod]
+		if !onPriced[nodeKey{c.pod.cluster, nodeName}] {
+			continue
+		}
+		attr, ok := services[c.pod]
+		if !ok {
+			attr = e.attribute(o, c.pod, resolver)
+			attr.Node = nodeName
+			services[c.pod] = attr
+		}
+		out = append(out, Container{
+			Service:   attr.Service,
+			Cluster:   c.pod.cluster,
+			Node:      nodeName,
+			Namespace: c.pod.namespace,
+			Pod:       c.pod.pod,
+			Name:      c.name,
+			// Only app containers reach here: kube-state-metrics reports
+			// init containers in kube_pod_init_container_resource_requests.
+			CPURequest:       c.cpuRequest,
+			CPUUsage:         c.cpuUsage,
+			MemoryRequestGiB: c.memRequest,
+			MemoryUsageGiB:   c.memUsage,
+		})
+	}
+
+	pods := slices.Collect(maps.Values(services))
+	slices.SortFunc(pods, func(a, b PodAttribution) int {
+		return cmp.Or(cmp.Compare(a.Cluster, b.Cluster), cmp.Compare(a.Namespace, b.Namespace),
+			cmp.Compare(a.Pod, b.Pod))
+	})
+	return out, pods
+}
+
+// attribute finds a pod's service: the first configured label key the pod
+// carries; else its owning workload (a ReplicaSet's Deployment, or the
+// StatefulSet, DaemonSet or Job itself); else Unallocated. The service takes
+// the pod's namespace and cluster, and configured aliases apply.
+func (e *Engine) attribute(o *observations, p podKey, r *identity.Resolver) PodAttribution {
+	attr := PodAttribution{Cluster: p.cluster, Namespace: p.namespace, Pod: p.pod, Rule: RuleNone}
+	name := ""
+	labels := o.podLabels[p]
+	for _, key := range e.cfg.PodLabelKeys {
+		if v := labels[key]; v != "" {
+			name, attr.Rule = v, RuleLabel+":"+key
+			break
+		}
+	}
+	if name == "" {
+		if owner, ok := o.podOwner[p]; ok && owner.name != "" {
+			switch owner.kind {
+			case "ReplicaSet":
+				name, attr.Rule = owner.name, RuleOwner+":ReplicaSet"
+				rs := podKey{p.cluster, p.namespace, owner.name}
+				if up, ok := o.rsOwner[rs]; ok && up.name != "" {
+					name, attr.Rule = up.name, RuleOwner+":"+up.kind
+				}
+			case "StatefulSet", "DaemonSet", "Job", "ReplicationController":
+				name, attr.Rule = owner.name, RuleOwner+":"+owner.kind
+			}
+		}
+	}
+	if name == "" {
+		attr.Service = identity.Service{Cluster: p.cluster, Namespace: p.namespace,
+			Name: Unallocated}
+		return attr
+	}
+	attr.Service = r.Resolve(identity.Service{Cluster: p.cluster, Namespace: p.namespace,
+		Name: name})
+	return attr
+}
+
+func compareNodeKeys(a, b nodeKey) int {
+	return cmp.Or(cmp.Compare(a.cluster, b.cluster), cmp.Compare(a.name, b.name))
+}
+
+func compareContainerKeys(a, b containerKey) int {
+	return cmp.Or(cmp.Compare(a.cluster, b.cluster), cmp.Compare(a.namespace, b.namespace),
+		cmp.Compare(a.pod, b.pod), cmp.Compare(a.name, b.name))
+}
+
+func sortNodes[T any](s []T, key func(T) (string, string)) {
+	slices.SortFunc(s, func(a, b T) int {
+		ac, an := key(a)
+		bc, bn := key(b)
+		return cmp.Or(cmp.Compare(ac, bc), cmp.Compare(an, bn))
+	})
+}

@@ -1,0 +1,142 @@
+package cost
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/stratus-monitoring/stratus/identity"
+)
+
+// Report is the JSON schema of `stratus cost report --output=json` and of
+// /api/v1/cost. Costs are per hour in Currency; times are RFC 3339 UTC.
+type Report struct {
+	At       string `json:"at"`
+	Currency string `json:"currency"`
+	// TotalPerHour is the cost of every priced resource, discounts applied. It
+	// equals the sum of services[].cost_per_hour (conservation).
+	TotalPerHour float64 `json:"total_per_hour"`
+	// ByCloud is TotalPerHour per cloud.
+	ByCloud  map[string]float64 `json:"by_cloud"`
+	Services []ServiceReport    `json:"services"`
+	// Resources are the priced nodes.
+	Resources []ResourceReport `json:"resources"`
+	// Unpriced are the nodes whose cost is absent from every figure above.
+	Unpriced []UnpricedReport `json:"unpriced"`
+	Queries  int              `json:"queries"`
+}
+
+// ServiceReport is one service's cost, Idle and Unallocated included.
+type ServiceReport struct {
+	Service     string             `json:"service"`
+	Namespace   string             `json:"namespace"`
+	Cluster     string             `json:"cluster"`
+	CostPerHour float64            `json:"cost_per_hour"`
+	ByComponent map[string]float64 `json:"by_component"`
+	ByCloud     map[string]float64 `json:"by_cloud"`
+}
+
+// ResourceReport is a priced resource.
+type ResourceReport struct {
+	ResourceID       string  `json:"resource_id"`
+	ResourceType     string  `json:"resource_type"`
+	Cluster          string  `json:"cluster"`
+	Node             string  `json:"node"`
+	Cloud            string  `json:"cloud"`
+	Region           string  `json:"region"`
+	InstanceType     string  `json:"instance_type"`
+	ListPricePerHour float64 `json:"list_price_per_hour"`
+	DiscountPercent  float64 `json:"discount_percent"`
+	CostPerHour      float64 `json:"cost_per_hour"`
+	PriceSource      string  `json:"price_source"`
+}
+
+// UnpricedReport is a resource left out of the totals, and why.
+type UnpricedReport struct {
+	ResourceID   string `json:"resource_id"`
+	ResourceType string `json:"resource_type"`
+	Cluster      string `json:"cluster"`
+	Node         string `json:"node"`
+	Cloud        string `json:"cloud"`
+	Region       string `json:"region"`
+	InstanceType string `json:"instance_type"`
+	Reason       string `json:"reason"`
+	Detail       string `json:"detail"`
+}
+
+// Report summarises the snapshot per service, most expensive first.
+func (s *Snapshot) Report() Report {
+	r := Report{
+		At:        s.At.UTC().Format(time.RFC3339),
+		Currency:  s.Currency,
+		ByCloud:   map[string]float64{},
+		Services:  []ServiceReport{},
+		Resources: []ResourceReport{},
+		Unpriced:  []UnpricedReport{},
+		Queries:   s.Queries,
+	}
+	for _, t := range s.Result.CloudTotals {
+		r.ByCloud[t.Cloud] += t.CostPerHour
+		r.TotalPerHour += t.CostPerHour
+	}
+
+	services := map[identity.Service]*ServiceReport{}
+	for _, a := range s.Result.Allocations {
+		sr, ok := services[a.Service]
+		if !ok {
+			sr = &ServiceReport{
+				Service: a.Service.Name, Namespace: a.Service.Namespace,
+				Cluster:     a.Service.Cluster,
+				ByComponent: map[string]float64{}, ByCloud: map[string]float64{},
+			}
+			services[a.Service] = sr
+		}
+		sr.CostPerHour += a.CostPerHour
+		sr.ByComponent[string(a.Component)] += a.CostPerHour
+		sr.ByCloud[a.Cloud] += a.CostPerHour
+	}
+	for _, sr := range services {
+		r.Services = append(r.Services, *sr)
+	}
+	slices.SortFunc(r.Services, func(a, b ServiceReport) int {
+		return cmp.Or(cmp.Compare(b.CostPerHour, a.CostPerHour),
+			cmp.Compare(a.Cluster, b.Cluster), cmp.Compare(a.Namespace, b.Namespace),
+			cmp.Compare(a.Service, b.Service))
+	})
+
+	for _, n := range s.Nodes {
+		r.Resources = append(r.Resources, ResourceReport{
+			ResourceID: n.ResourceID, ResourceType: ResourceTypeNode, Cluster: n.Cluster,
+			Node: n.Name, Cloud: n.Cloud, Region: n.Region, InstanceType: n.InstanceType,
+			ListPricePerHour: n.ListPricePerHour, DiscountPercent: n.DiscountPercent,
+			CostPerHour: n.CostPerHour, PriceSource: n.PriceSource,
+		})
+	}
+	for _, u := range s.Unpriced {
+		r.Unpriced = append(r.Unpriced, UnpricedReport{
+			ResourceID: u.ResourceID, ResourceType: ResourceTypeNode, Cluster: u.Cluster,
+			Node: u.Name, Cloud: u.Cloud, Region: u.Region, InstanceType: u.InstanceType,
+			Reason: u.Reason, Detail: u.Detail,
+		})
+	}
+	return r
+}
+
+// Components returns the components of a service report in a fixed order,
+// those with a cost only.
+func (sr ServiceReport) Components() []string {
+	order := []Component{ComponentCompute, ComponentMemory, ComponentStorage, ComponentNetwork}
+	var out []string
+	for _, c := range order {
+		if _, ok := sr.ByComponent[string(c)]; ok {
+			out = append(out, string(c))
+		}
+	}
+	return out
+}
+
+// Clouds returns the clouds of a service report, sorted.
+func (sr ServiceReport) Clouds() []string {
+	return slices.Sorted(maps.Keys(sr.ByCloud))
+}
