@@ -208,3 +208,28 @@ func nodeByName(t *testing.T, r topology.GraphReport, name string) topology.Node
 	t.Fatalf("no node %s", name)
 	return topology.NodeReport{}
 }
+
+// TestServeExposesCost: cost per service reaches a scraping Prometheus, and what
+// it sums to is what the nodes cost: nothing lost, nothing counted twice.
+func TestServeExposesCost(t *testing.T) {
+	w := simulateWorld(t)
+	sourceAddr := freeAddr(t)
+	startPrometheus(t, "prometheus-source", sourceAddr, w.dataDir, "")
+	stratusAddr := freeAddr(t)
+	startStratus(t, stratusAddr, "--prometheus.url=http://"+sourceAddr)
+
+	scraperAddr := freeAddr(t)
+	startPrometheus(t, "prometheus-scraper", scraperAddr, t.TempDir(), fmt.Sprintf(
+		"scrape_configs:\n- job_name: stratus\n  static_configs:\n  - targets: [%q]\n",
+		stratusAddr))
+	scraper := newClient(t, scraperAddr)
+	eventuallyValue(t, scraper, `count(stratus_cost_info{currency="USD"})`, 1)
+	eventuallyValue(t, scraper, `count(count by (cloud) (stratus_service_cost_per_hour))`, 3)
+	// Conservation, through a scrape: per cloud, services (with __idle__ and
+	// __unallocated__) sum to the nodes' cost within float rounding.
+	eventuallyValue(t, scraper, `count(
+		abs(sum by (cloud) (stratus_service_cost_per_hour)
+		    - sum by (cloud) (stratus_resource_cost_per_hour{resource_type="kubernetes_node"}))
+		< 1e-9 * sum by (cloud) (stratus_resource_cost_per_hour{resource_type="kubernetes_node"}))`, 3)
+	eventuallyValue(t, scraper, `count(stratus_cost_unpriced_resources > 0) or vector(0)`, 0)
+}
