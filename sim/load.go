@@ -15,6 +15,7 @@ const (
 	streamUsage
 	streamNames
 	streamTelemetry
+	streamBilling
 )
 
 func newRand(seed int64, stream uint64) *rand.Rand {

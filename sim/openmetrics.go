@@ -126,7 +126,8 @@ func appendTimestamp(b []byte, ms int64) []byte {
 }
 
 // WriteDir simulates the world of opts and writes dir/metrics.om (OpenMetrics) and
-// dir/truth.json (ground truth), creating dir if needed.
+// dir/truth.json (ground truth), creating dir if needed; with Options.Billing also
+// dir/billing_focus.csv (the FOCUS billing export, see WriteBillingFOCUS).
 func WriteDir(dir string, opts Options) error {
 	w, err := New(opts)
 	if err != nil {
@@ -141,6 +142,12 @@ func WriteDir(dir string, opts Options) error {
 	}
 	if err := writeFile(filepath.Join(dir, "metrics.om"), fresh.writeBuffered); err != nil {
 		return err
+	}
+	if opts.Billing {
+		err := writeFile(filepath.Join(dir, BillingFile), fresh.WriteBillingFOCUS)
+		if err != nil {
+			return err
+		}
 	}
 	truth := fresh.truth()
 	return writeFile(filepath.Join(dir, "truth.json"), func(out io.Writer) error {

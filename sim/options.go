@@ -67,6 +67,11 @@ type Options struct {
 	// ClusterLabel is the name of the label a multi-cluster scrape adds to the
 	// Kubernetes, Linkerd, span metrics and Hubble families; "" means "cluster".
 	ClusterLabel string
+
+	// Billing adds the world's FOCUS 1.0 billing export: WriteDir writes
+	// billing_focus.csv and the truth gains its billing figures. Off by default,
+	// so that worlds made before it keep their bytes.
+	Billing bool
 }
 
 // Telemetry source names of Options.Telemetry and of TruthEdge.Sources.

@@ -24,6 +24,90 @@ type Truth struct {
 	// istio_requests_total, istio_request_duration_milliseconds_bucket) to the number
 	// of distinct series the world emits within [Start, Start+Duration].
 	SeriesCounts map[string]int `json:"series_counts"`
+	// Billing is the truth of billing_focus.csv; only with Options.Billing, so that
+	// worlds without it keep their bytes.
+	Billing *TruthBilling `json:"billing,omitempty"`
+}
+
+// TruthBilling is the truth of the world's FOCUS billing export. Money is in USD;
+// every sum is over the export's BilledCost (or the named column) and equals what
+// a reader summing the file gets.
+type TruthBilling struct {
+	File     string `json:"file"`
+	Currency string `json:"currency"`
+	// ChargePeriodStart and ChargePeriodEnd bound the hourly charge periods: the
+	// whole UTC hours that overlap [Start, Start+Duration].
+	ChargePeriodStart string `json:"charge_period_start"`
+	ChargePeriodEnd   string `json:"charge_period_end"`
+	Rows              int    `json:"rows"`
+	// RowsByCategory counts rows per ChargeCategory.
+	RowsByCategory map[string]int      `json:"rows_by_category"`
+	Clouds         []TruthBillingCloud `json:"clouds"`
+	TotalBilled    float64             `json:"total_billed"`
+	// UnpricedResources are the billed resources whose type the embedded price
+	// snapshot lacks, with the price they were billed at instead.
+	UnpricedResources []TruthUnpricedResource `json:"unpriced_resources"`
+	// ExcludedResources are the ids of resources no cloud bills (on-premises).
+	ExcludedResources []string `json:"excluded_resources"`
+}
+
+// TruthBillingCloud sums one cloud's rows of the billing export.
+type TruthBillingCloud struct {
+	Cloud            string `json:"cloud"`
+	ProviderName     string `json:"provider_name"`
+	BillingAccountID string `json:"billing_account_id"`
+	SubAccountID     string `json:"sub_account_id"`
+	Rows             int    `json:"rows"`
+	BilledResources  int    `json:"billed_resources"`
+	// ListCost is the ListCost of the Usage rows, covered or not.
+	ListCost float64 `json:"list_cost"`
+	// DiscountRate is the negotiated discount off list price of usage not covered
+	// by the commitment; NegotiatedDiscount is what it took off (ListCost minus
+	// BilledCost of those rows).
+	DiscountRate       float64 `json:"discount_rate"`
+	NegotiatedDiscount float64 `json:"negotiated_discount"`
+	// BilledUsage is the BilledCost of the Usage rows (covered usage bills 0).
+	BilledUsage float64          `json:"billed_usage"`
+	Commitment  *TruthCommitment `json:"commitment"`
+	Credits     float64          `json:"credits"`
+	TaxRate     float64          `json:"tax_rate"`
+	Taxes       float64          `json:"taxes"`
+	Adjustments float64          `json:"adjustments"`
+	// TotalBilled is the BilledCost of every row of the cloud: BilledUsage plus
+	// the commitment's purchases, credits, taxes and adjustments.
+	TotalBilled float64 `json:"total_billed"`
+	// EffectiveCost is the EffectiveCost of every row of the cloud.
+	EffectiveCost float64 `json:"effective_cost"`
+}
+
+// TruthCommitment is a Savings Plan, committed use discount or reservation.
+type TruthCommitment struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Category string `json:"category"`
+	// DiscountRate is the commitment's rate off list price.
+	DiscountRate     float64  `json:"discount_rate"`
+	CoveredResources []string `json:"covered_resources"`
+	// CoveredListCost and CoveredEffectiveCost sum the Usage rows it covers.
+	CoveredListCost      float64 `json:"covered_list_cost"`
+	CoveredEffectiveCost float64 `json:"covered_effective_cost"`
+	// Purchases is the BilledCost of its Purchase rows.
+	Purchases float64 `json:"purchases"`
+}
+
+// TruthUnpricedResource is a billed resource the embedded price snapshot has no
+// price for.
+type TruthUnpricedResource struct {
+	ID     string `json:"id"`
+	Cloud  string `json:"cloud"`
+	Region string `json:"region"`
+	Type   string `json:"type"`
+	Kind   string `json:"kind"`
+	// PriceSource is sim-fallback (a price the simulator assumes for the type) or
+	// sim-default (a flat price for a type it does not know either).
+	PriceSource   string  `json:"price_source"`
+	ListUnitPrice float64 `json:"list_unit_price"`
 }
 
 // TruthService is one service of the world.
@@ -254,6 +338,14 @@ func (w *World) truth() Truth {
 	}
 	if t.Deployments == nil {
 		t.Deployments = []TruthDeployment{}
+	}
+	if w.opts.Billing {
+		b, err := w.billingExport()
+		if err != nil {
+			// newWorld read the price snapshot already.
+			panic(err)
+		}
+		t.Billing = &b.truth
 	}
 	return t
 }

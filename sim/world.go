@@ -126,6 +126,11 @@ func newWorld(opts Options, s sink) (*World, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Billing {
+		if _, err := snapshotComputePrices(); err != nil {
+			return nil, err
+		}
+	}
 	topo := opts.Topology
 	if topo == nil {
 		if topo, err = BuiltinTopology("online-boutique"); err != nil {

@@ -24,6 +24,7 @@ type simulateCommand struct {
 	untaggedShare float64
 	topology      string
 	ksmAllowlist  bool
+	billing       bool
 }
 
 func newSimulateCommand(cmd *kingpin.CmdClause) *simulateCommand {
@@ -38,7 +39,8 @@ func newSimulateCommand(cmd *kingpin.CmdClause) *simulateCommand {
 	cmd.Flag("duration", "Length of the world (Prometheus duration). Default: the "+
 		"scenario's (6h).").StringVar(&c.duration)
 	cmd.Flag("step", "Sample interval (Prometheus duration).").Default("15s").StringVar(&c.step)
-	cmd.Flag("output-dir", "Directory to write metrics.om and truth.json to.").
+	cmd.Flag("output-dir", "Directory to write metrics.om, truth.json and "+
+		"billing_focus.csv (with --billing) to.").
 		Required().StringVar(&c.outputDir)
 	cmd.Flag("resources", "Scale the world to about this many resources "+
 		"(nodes, VMs, databases, pods); 0 keeps the scenario's.").Default("0").IntVar(&c.resources)
@@ -49,6 +51,9 @@ func newSimulateCommand(cmd *kingpin.CmdClause) *simulateCommand {
 		"instead of the scenario's.").PlaceHolder("FILE").StringVar(&c.topology)
 	cmd.Flag("ksm-labels-allowlist", "Emit kube_pod_labels with label_* labels, as "+
 		"kube-state-metrics does with --metric-labels-allowlist.").BoolVar(&c.ksmAllowlist)
+	cmd.Flag("billing", "Also write billing_focus.csv, the world's FOCUS 1.0 billing "+
+		"export with discounts, a commitment, credits and taxes (figures in truth.json).").
+		BoolVar(&c.billing)
 	return c
 }
 
@@ -76,6 +81,7 @@ func (c *simulateCommand) options(now time.Time) (sim.Options, error) {
 		Resources:          c.resources,
 		UntaggedShare:      c.untaggedShare,
 		KSMLabelsAllowlist: c.ksmAllowlist,
+		Billing:            c.billing,
 	}
 	step, err := model.ParseDuration(c.step)
 	if err != nil {
