@@ -565,3 +565,23 @@ func TestDepsGraphFailedSource(t *testing.T) {
 	require.Contains(t, stderr, "too many samples")
 	require.NotContains(t, stderr, "source istio failed")
 }
+
+func TestSimulateBilling(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := runCommand(t, "simulate", "--output-dir="+dir, "--billing",
+		"--start=2026-01-05T00:00:00Z", "--duration=2h", "--step=1m", "--scenario=steady")
+	require.Equal(t, exitOK, code, stderr)
+	csv, err := os.ReadFile(filepath.Join(dir, "billing_focus.csv"))
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(string(csv), "AvailabilityZone,"), string(csv[:80]))
+	truth, err := os.ReadFile(filepath.Join(dir, "truth.json"))
+	require.NoError(t, err)
+	require.Contains(t, string(truth), `"billing":`)
+
+	dir = t.TempDir()
+	code, _, stderr = runCommand(t, "simulate", "--output-dir="+dir,
+		"--start=2026-01-05T00:00:00Z", "--duration=10m", "--scenario=steady")
+	require.Equal(t, exitOK, code, stderr)
+	_, err = os.Stat(filepath.Join(dir, "billing_focus.csv"))
+	require.ErrorIs(t, err, os.ErrNotExist, "no export unless asked for")
+}
