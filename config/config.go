@@ -34,6 +34,7 @@ type Config struct {
 	Identity     identity.Config    `yaml:"identity"`
 	Dependencies DependenciesConfig `yaml:"dependencies"`
 	Cost         CostConfig         `yaml:"cost"`
+	CostInsight  CostInsightConfig  `yaml:"cost_insight"`
 	Pricing      pricing.Config     `yaml:"pricing"`
 	Demo         DemoConfig         `yaml:"demo"`
 }
@@ -53,6 +54,7 @@ type EnginesConfig struct {
 	Telemetry    EngineConfig `yaml:"telemetry"`
 	Dependencies EngineConfig `yaml:"dependencies"`
 	Cost         EngineConfig `yaml:"cost"`
+	CostInsight  EngineConfig `yaml:"cost_insight"`
 }
 
 // DependenciesConfig configures dependency discovery.
@@ -112,6 +114,10 @@ func Default() Config {
 				Interval: model.Duration(5 * time.Minute),
 				Timeout:  model.Duration(2 * time.Minute),
 			},
+			CostInsight: EngineConfig{
+				Interval: model.Duration(15 * time.Minute),
+				Timeout:  model.Duration(2 * time.Minute),
+			},
 		},
 		Identity: identity.Config{ClusterLabel: identity.DefaultClusterLabel},
 		Dependencies: DependenciesConfig{
@@ -121,7 +127,8 @@ func Default() Config {
 			MaxEdges:    topology.DefaultMaxEdges,
 			MaxServices: topology.DefaultMaxServices,
 		},
-		Cost: defaultCost(),
+		Cost:        defaultCost(),
+		CostInsight: defaultCostInsight(),
 		Demo: DemoConfig{
 			Scenario: "startup",
 			Seed:     1,
@@ -200,7 +207,7 @@ func (c *Config) validate() []fieldError {
 	}
 	for name, e := range map[string]EngineConfig{
 		"telemetry": c.Engines.Telemetry, "dependencies": c.Engines.Dependencies,
-		"cost": c.Engines.Cost,
+		"cost": c.Engines.Cost, "cost_insight": c.Engines.CostInsight,
 	} {
 		if e.Interval <= 0 {
 			add("engines."+name+".interval", errors.New("must be positive"))
@@ -212,6 +219,7 @@ func (c *Config) validate() []fieldError {
 	errs = append(errs, c.validateIdentity()...)
 	errs = append(errs, c.Dependencies.validate()...)
 	errs = append(errs, c.Cost.validate()...)
+	errs = append(errs, c.CostInsight.validate()...)
 	errs = append(errs, c.validatePricing()...)
 	if !slices.Contains(sim.Scenarios(), c.Demo.Scenario) {
 		add("demo.scenario", fmt.Errorf("%q is not one of %s",
