@@ -14,6 +14,17 @@ type CostCollector struct {
 	currency string
 
 	serviceCost, resourceCost, unpriced, info *prometheus.Desc
+
+	billingErrors func() map[string]float64
+	billingError  *prometheus.Desc
+}
+
+// WithBillingErrors makes the collector expose
+// stratus_cost_billing_error_ratio{cloud} from what errors returns: the
+// latest reconciliation's error per cloud. It returns c.
+func (c *CostCollector) WithBillingErrors(errors func() map[string]float64) *CostCollector {
+	c.billingErrors = errors
+	return c
 }
 
 // NewCostCollector reads cost snapshots from the snapshots that snapshot
@@ -37,6 +48,11 @@ func NewCostCollector(snapshot func() *analysis.Snapshot, currency string) *Cost
 			"Resources with no usable price at the latest cost cycle, by reason; their cost "+
 				"is absent from every cost figure, never counted as zero.",
 			[]string{"cloud", "reason"}, nil),
+		billingError: prometheus.NewDesc("stratus_cost_billing_error_ratio",
+			"(Estimated − billed) / billed usage cost matched to resources Stratus estimated, "+
+				"per cloud, from the latest reconciliation with the configured billing exports "+
+				"(cost.billing_exports); credits, commitments, refunds and taxes are not in it.",
+			[]string{"cloud"}, nil),
 		info: prometheus.NewDesc("stratus_cost_info",
 			"Always 1; names the currency every cost figure is in.",
 			[]string{"currency"}, nil),
@@ -49,6 +65,7 @@ func (c *CostCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.resourceCost
 	ch <- c.unpriced
 	ch <- c.info
+	ch <- c.billingError
 }
 
 // Collect implements prometheus.Collector. Before the first successful cycle
@@ -60,6 +77,11 @@ func (c *CostCollector) Collect(ch chan<- prometheus.Metric) {
 		currency = snap.Currency
 	}
 	ch <- prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, currency)
+	if c.billingErrors != nil {
+		for cloud, ratio := range c.billingErrors() {
+			ch <- prometheus.MustNewConstMetric(c.billingError, prometheus.GaugeValue, ratio, cloud)
+		}
+	}
 	if !ok {
 		return
 	}

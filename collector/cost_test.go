@@ -81,6 +81,23 @@ stratus_service_cost_per_hour{cloud="aws",cluster="eu",component="memory",namesp
 	require.Empty(t, problems)
 }
 
+func TestCostCollectorBillingError(t *testing.T) {
+	sched, err := analysis.NewScheduler(nil, time.Now, promslog.NewNopLogger(), nil)
+	require.NoError(t, err)
+	c := NewCostCollector(sched.Snapshot, "USD").WithBillingErrors(func() map[string]float64 {
+		return map[string]float64{"aws": 0.05, "gcp": -0.02}
+	})
+	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(`
+# HELP stratus_cost_billing_error_ratio (Estimated − billed) / billed usage cost matched to resources Stratus estimated, per cloud, from the latest reconciliation with the configured billing exports (cost.billing_exports); credits, commitments, refunds and taxes are not in it.
+# TYPE stratus_cost_billing_error_ratio gauge
+stratus_cost_billing_error_ratio{cloud="aws"} 0.05
+stratus_cost_billing_error_ratio{cloud="gcp"} -0.02
+`), "stratus_cost_billing_error_ratio"))
+	problems, err := testutil.CollectAndLint(c)
+	require.NoError(t, err)
+	require.Empty(t, problems)
+}
+
 // TestSourceHealthPriceSources checks that the price refresher can report into
 // the same tracker as the query source: every source is known from the start,
 // and one failing says nothing about another.

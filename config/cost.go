@@ -24,6 +24,11 @@ type CostConfig struct {
 	DefaultCloud string `yaml:"default_cloud"`
 	// UsageWindow is the rate() window over CPU usage counters.
 	UsageWindow model.Duration `yaml:"usage_window"`
+	// BillingExports are billing export files (any format `stratus cost
+	// reconcile` reads) that serve reconciles its estimates with, exposing
+	// stratus_cost_billing_error_ratio{cloud}. Each cost cycle checks whether a
+	// file's size or modification time changed and re-reads them only then.
+	BillingExports []string `yaml:"billing_exports"`
 }
 
 // labelKey is what Kubernetes accepts as a label key: an optional DNS
@@ -53,6 +58,17 @@ func (c CostConfig) validate() []fieldError {
 	}
 	if c.UsageWindow <= 0 {
 		add("usage_window", errors.New("must be positive"))
+	}
+	seenFiles := map[string]bool{}
+	for i, path := range c.BillingExports {
+		field := fmt.Sprintf("billing_exports[%d]", i)
+		switch {
+		case strings.TrimSpace(path) == "":
+			add(field, errors.New("is empty"))
+		case seenFiles[path]:
+			add(field, fmt.Errorf("%q is listed twice", path))
+		}
+		seenFiles[path] = true
 	}
 	return errs
 }

@@ -19,6 +19,7 @@ func TestDefaultCost(t *testing.T) {
 	require.Equal(t, []string{"app.kubernetes.io/name", "app", "service"}, cfg.Cost.PodLabelKeys)
 	require.Empty(t, cfg.Cost.DefaultCloud)
 	require.Equal(t, model.Duration(5*time.Minute), cfg.Cost.UsageWindow)
+	require.Empty(t, cfg.Cost.BillingExports)
 	require.Equal(t, pricing.Config{}, cfg.Pricing)
 }
 
@@ -53,6 +54,10 @@ func TestCostAndPricingErrorsNameLineAndField(t *testing.T) {
 			`cost.pod_label_keys[1]: "app" is listed twice`},
 		{"cloud", "cost:\n  default_cloud: ' aws'\n", "line 2: cost.default_cloud"},
 		{"window", "cost:\n  usage_window: 0s\n", "line 2: cost.usage_window: must be positive"},
+		{"empty export", "cost:\n  billing_exports: ['']\n",
+			"line 2: cost.billing_exports[0]: is empty"},
+		{"export twice", "cost:\n  billing_exports: [a.csv, a.csv]\n",
+			`cost.billing_exports[1]: "a.csv" is listed twice`},
 		{"unknown field", "cost:\n  pod_labels: [app]\n", "line 2: cost.pod_labels: unknown field"},
 		{"refresh", "pricing:\n  refresh_interval: 1m\n",
 			"line 2: pricing.refresh_interval: 1m is shorter than the minimum 1h"},

@@ -126,6 +126,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 	costReport := costCmd.Command("report", "Print the cost per hour of each service, "+
 		"split by component and cloud.")
 	commands[costReport.FullCommand()] = newCostReportCommand(costReport)
+	costReconcile := costCmd.Command("reconcile", "Compare cost estimates with a billing "+
+		"export per cloud, with reconciling items apart; with no metrics source, check the "+
+		"price book against the export's list prices.")
+	commands[costReconcile.FullCommand()] = newCostReconcileCommand(costReconcile)
 	versionCmd := app.Command("version", "Print the version and build information.")
 
 	chosen, err := app.Parse(args)

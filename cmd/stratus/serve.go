@@ -200,6 +200,14 @@ func (g *globals) newServer(c *serveCommand) (*server, error) {
 		_ = src.close()
 		return nil, err
 	}
+	var costJob analysis.Engine = costEngine
+	var billingEngine *billingCostEngine
+	if files := g.cfg.Cost.BillingExports; len(files) > 0 {
+		billingEngine = &billingCostEngine{Engine: costEngine, files: files,
+			embedded: src.embedded, storage: g.storagePath, logger: g.logger.With("engine",
+				cost.EngineName)}
+		costJob = billingEngine
+	}
 	engines := g.cfg.Engines
 	jobs := []analysis.Job{{
 		Engine:   telemetry.NewEngine(src.querier),
@@ -210,7 +218,7 @@ func (g *globals) newServer(c *serveCommand) (*server, error) {
 		Interval: time.Duration(engines.Dependencies.Interval),
 		Timeout:  time.Duration(engines.Dependencies.Timeout),
 	}, {
-		Engine:   costEngine,
+		Engine:   costJob,
 		Interval: time.Duration(engines.Cost.Interval),
 		Timeout:  time.Duration(engines.Cost.Timeout),
 	}}
@@ -219,10 +227,14 @@ func (g *globals) newServer(c *serveCommand) (*server, error) {
 		_ = src.close()
 		return nil, err
 	}
+	costCollector := collector.NewCostCollector(sched.Snapshot, book.Currency())
+	if billingEngine != nil {
+		costCollector.WithBillingErrors(billingEngine.billingErrors)
+	}
 	reg.MustRegister(
 		collector.NewTelemetryCollector(sched.Snapshot),
 		collector.NewDependencyCollector(sched.Snapshot),
-		collector.NewCostCollector(sched.Snapshot, book.Currency()),
+		costCollector,
 		pricing.NewMetrics(book),
 	)
 	return &server{g: g, cmd: c, source: src, scheduler: sched, registry: reg, health: health,

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/stratus-monitoring/stratus/analysis"
+	"github.com/stratus-monitoring/stratus/cost"
+	"github.com/stratus-monitoring/stratus/query"
+)
+
+// billingCostEngine is the cost engine of serve when the configuration names
+// billing exports (cost.billing_exports). Each cycle runs the cost engine;
+// then, only when an export's size or modification time changed since the
+// last reconciliation, it re-reads the exports, runs the cost engine over
+// their period (at most defaultMaxCycles cycles, within the cycle's timeout),
+// reconciles, keeps the error per cloud for stratus_cost_billing_error_ratio
+// and writes the calibration under --storage.path. A failed reconciliation is
+// logged and the last good errors are kept; it never fails the cost cycle.
+type billingCostEngine struct {
+	analysis.Engine
+	files    []string
+	embedded *query.Embedded
+	storage  string
+	logger   *slog.Logger
+
+	mu     sync.Mutex
+	seen   map[string]string // file → size and modification time last reconciled
+	errors map[string]float64
+}
+
+// Run implements analysis.Engine.
+func (e *billingCostEngine) Run(ctx context.Context, at time.Time) (any, error) {
+	v, err := e.Engine.Run(ctx, at)
+	if err != nil {
+		return v, err
+	}
+	stamps := map[string]string{}
+	for _, f := range e.files {
+		info, statErr := os.Stat(f)
+		if statErr != nil {
+			e.logger.Warn("billing export unreadable", "source", "billing", "file", f,
+				"err", statErr)
+			return v, nil
+		}
+		stamps[f] = fmt.Sprintf("%d/%d", info.Size(), info.ModTime().UnixNano())
+	}
+	e.mu.Lock()
+	unchanged := maps.Equal(stamps, e.seen)
+	e.mu.Unlock()
+	if unchanged {
+		return v, nil
+	}
+	if err := e.reconcile(ctx); err != nil {
+		e.logger.Warn("billing reconciliation failed; keeping the last result",
+			"source", "billing", "err", err)
+		return v, nil
+	}
+	e.mu.Lock()
+	e.seen = stamps
+	e.mu.Unlock()
+	return v, nil
+}
+
+func (e *billingCostEngine) reconcile(ctx context.Context) error {
+	rows, err := readBillingExports(e.files, &globals{logger: e.logger})
+	if err != nil {
+		return err
+	}
+	in := cost.ReconcileInput{Rows: rows}
+	var dataStart, dataEnd time.Time
+	if e.embedded != nil {
+		dataStart, dataEnd = e.embedded.MinTime(), e.embedded.MaxTime().Add(dataLookback)
+	}
+	windows := costWindows(in.Period(), dataStart, dataEnd, defaultMaxCycles)
+	deadline, ok := ctx.Deadline()
+	timeout := time.Until(deadline)
+	if !ok {
+		timeout = time.Hour
+	}
+	in.Estimates, err = estimateWindows(ctx, e.Engine, windows, timeout)
+	if err != nil {
+		return err
+	}
+	rec := cost.Reconcile(in)
+	errs := map[string]float64{}
+	for _, c := range rec.Clouds {
+		if r := ratio(c.ErrorRatio()); r != nil {
+			errs[c.Cloud] = *r
+		}
+	}
+	cal := cost.CalibrationOf(rec, time.Now())
+	if len(cal.Clouds) > 0 {
+		if err := writeCalibration(filepath.Join(e.storage, calibrationFile), cal); err != nil {
+			return err
+		}
+	}
+	e.mu.Lock()
+	e.errors = errs
+	e.mu.Unlock()
+	e.logger.Info("reconciled cost with billing exports", "source", "billing",
+		"files", len(e.files), "cycles", len(windows), "clouds", len(errs))
+	return nil
+}
+
+// billingErrors returns the error per cloud of the latest reconciliation.
+func (e *billingCostEngine) billingErrors() map[string]float64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return maps.Clone(e.errors)
+}
