@@ -28,6 +28,7 @@ import (
 	"github.com/stratus-monitoring/stratus/analysis"
 	"github.com/stratus-monitoring/stratus/collector"
 	"github.com/stratus-monitoring/stratus/cost"
+	"github.com/stratus-monitoring/stratus/cost/insight"
 	"github.com/stratus-monitoring/stratus/pricing"
 	"github.com/stratus-monitoring/stratus/query"
 	"github.com/stratus-monitoring/stratus/telemetry"
@@ -221,6 +222,11 @@ func (g *globals) newServer(c *serveCommand) (*server, error) {
 		Engine:   costJob,
 		Interval: time.Duration(engines.Cost.Interval),
 		Timeout:  time.Duration(engines.Cost.Timeout),
+	}, {
+		Engine: insight.NewEngine(src.querier, g.cfg.CostInsight.Budgets,
+			g.cfg.CostInsight.Options()),
+		Interval: time.Duration(engines.CostInsight.Interval),
+		Timeout:  time.Duration(engines.CostInsight.Timeout),
 	}}
 	sched, err := analysis.NewScheduler(jobs, src.clock(), g.logger, reg)
 	if err != nil {
@@ -235,6 +241,7 @@ func (g *globals) newServer(c *serveCommand) (*server, error) {
 		collector.NewTelemetryCollector(sched.Snapshot),
 		collector.NewDependencyCollector(sched.Snapshot),
 		costCollector,
+		collector.NewCostInsightCollector(sched.Snapshot),
 		pricing.NewMetrics(book),
 	)
 	return &server{g: g, cmd: c, source: src, scheduler: sched, registry: reg, health: health,
