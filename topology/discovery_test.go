@@ -511,3 +511,56 @@ func TestServerLatencyIsPreferred(t *testing.T) {
 	e, _ = s.Graph.Edge("eu/shop/frontend", "eu/shop/redis")
 	require.Equal(t, 0.7, e.LatencyP95Seconds, "the client's when it is all there is")
 }
+
+func TestUnknownCallersExplainedByNamedOnes(t *testing.T) {
+	ads := svc("eu", "shop", "ads")
+	withLatency := func(o Observation, p95 float64, fromClient bool) Observation {
+		o.LatencyP95Seconds, o.LatencyFromClient = p95, fromClient
+		return o
+	}
+	for _, tc := range []struct {
+		name        string
+		linkerd     []Observation
+		istio       []Observation
+		wantEdges   []string
+		wantLatency float64
+	}{{
+		name:        "a Linkerd caller of an Istio server",
+		linkerd:     []Observation{withLatency(obs(front, ads, 10, t0), 0.5, true)},
+		istio:       []Observation{withLatency(obs(UnknownEndpoint, ads, 11, t0), 0.2, false)},
+		wantEdges:   []string{"eu/shop/frontend -> eu/shop/ads"},
+		wantLatency: 0.2,
+	}, {
+		name:    "a caller the server's mesh names elsewhere is not the unknown one",
+		linkerd: []Observation{obs(front, ads, 10, t0)},
+		istio: []Observation{obs(UnknownEndpoint, ads, 10, t0),
+			obs(front, cart, 1, t0)},
+		wantEdges: []string{"//unknown -> eu/shop/ads", "eu/shop/frontend -> eu/shop/ads",
+			"eu/shop/frontend -> eu/shop/cart"},
+	}, {
+		name:      "without traffic nothing tells them apart",
+		linkerd:   []Observation{obs(front, ads, 0, t0)},
+		istio:     []Observation{obs(UnknownEndpoint, ads, 0, t0)},
+		wantEdges: []string{"//unknown -> eu/shop/ads", "eu/shop/frontend -> eu/shop/ads"},
+	}, {
+		name:      "more unknown calls than the named caller makes",
+		linkerd:   []Observation{obs(front, ads, 10, t0)},
+		istio:     []Observation{obs(UnknownEndpoint, ads, 30, t0)},
+		wantEdges: []string{"//unknown -> eu/shop/ads", "eu/shop/frontend -> eu/shop/ads"},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := NewDiscoverer(&stubQuerier{}, Config{Adapters: []Adapter{
+				&scriptedAdapter{name: "istio", reports: []Report{{Observations: tc.istio}}},
+				&scriptedAdapter{name: "linkerd", reports: []Report{{Observations: tc.linkerd}}},
+			}})
+			s := run(t, d, t0)
+			require.ElementsMatch(t, tc.wantEdges, edgeIDs(s))
+			if tc.wantLatency > 0 {
+				e, _ := s.Graph.Edge("eu/shop/frontend", "eu/shop/ads")
+				require.Equal(t, tc.wantLatency, e.LatencyP95Seconds,
+					"the server's latency, which only the unknown view carried")
+				require.Equal(t, 10.0, e.RequestsPerSecond)
+			}
+		})
+	}
+}

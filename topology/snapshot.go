@@ -171,6 +171,7 @@ func (d *Discoverer) snapshot(ctx context.Context, at time.Time, c *cycleObserva
 		snap.Sources[a.Name()] = st
 	}
 
+	edges := make(map[edgeKey]graph.Edge, len(d.edges))
 	for key, st := range d.edges {
 		e := d.edgeTraffic(c.traffic[key])
 		e.Client, e.Server = nodeID(key.client), nodeID(key.server)
@@ -179,8 +180,14 @@ func (d *Discoverer) snapshot(ctx context.Context, at time.Time, c *cycleObserva
 		for _, s := range e.Sources {
 			snap.EdgesBySource[s]++
 		}
+		edges[key] = e
+	}
+	for key := range d.explainUnknownCallers(edges) {
+		delete(edges, key)
+	}
+	for key, e := range edges {
 		g.AddEdge(e)
-		snap.LastSeen[[2]graph.NodeID{e.Client, e.Server}] = st.lastSeen
+		snap.LastSeen[[2]graph.NodeID{e.Client, e.Server}] = d.edges[key].lastSeen
 	}
 
 	gateways := make([]graph.NodeID, 0, len(d.cfg.Gateways))
@@ -251,3 +258,84 @@ func firstKnown(have, next float64) float64 {
 	}
 	return have
 }
+
+// unknownRateSlack is how far the rate of an unknown caller may exceed the calls of
+// the named callers that explain it, for rates measured by two sources over the
+// same window (a client proxy and a server proxy count the same calls a little
+// apart: retries, calls in flight).
+const unknownRateSlack = 1.25
+
+// explainUnknownCallers finds the edges from the unknown node that are the same
+// calls as edges other sources name. With mixed telemetry (a Linkerd client calling
+// an Istio server, a traced caller without a proxy) the server's mesh reports its
+// caller as unknown while another source names it: drawing both would invent a
+// caller and double the server's traffic.
+//
+// An unknown → S edge seen by sources U is explained by the named callers C → S
+// that U cannot name: no source of U reports C as the client of any edge (had C a
+// proxy of that mesh, the mesh would have named it), and no source of U sees C → S.
+// It must also carry traffic the named calls account for: both rates positive, the
+// unknown one at most unknownRateSlack times theirs. Without traffic nothing tells
+// the calls apart, and the unknown caller stays. The named edges take over the
+// figures only the server's side measured (its latency and error ratio). It returns
+// the explained unknown edges, which the graph leaves out.
+func (d *Discoverer) explainUnknownCallers(edges map[edgeKey]graph.Edge) map[edgeKey]bool {
+	namedInto := map[identity.Service][]edgeKey{}
+	clientSources := map[identity.Service]map[string]bool{}
+	for key, e := range edges {
+		if n, ok := d.nodes[key.client]; !ok || n.kind == graph.KindUnknown {
+			continue
+		}
+		if clientSources[key.client] == nil {
+			clientSources[key.client] = map[string]bool{}
+		}
+		for _, src := range e.Sources {
+			clientSources[key.client][src] = true
+		}
+		if key.client != key.server {
+			namedInto[key.server] = append(namedInto[key.server], key)
+		}
+	}
+	explained := map[edgeKey]bool{}
+	for key, unknown := range edges {
+		if n, ok := d.nodes[key.client]; !ok || n.kind != graph.KindUnknown {
+			continue
+		}
+		var hidden []edgeKey
+		rate := 0.0
+		for _, named := range namedInto[key.server] {
+			if !namesNone(clientSources[named.client], unknown.Sources) {
+				continue
+			}
+			hidden = append(hidden, named)
+			rate += edges[named].RequestsPerSecond
+		}
+		if len(hidden) == 0 || !(unknown.RequestsPerSecond > 0) || !(rate > 0) ||
+			unknown.RequestsPerSecond > rate*unknownRateSlack {
+			continue
+		}
+		explained[key] = true
+		for _, named := range hidden {
+			e := edges[named]
+			// The server's own measure, preferred to a client's (see edgeTraffic).
+			e.LatencyP95Seconds = firstKnown(unknown.LatencyP95Seconds, e.LatencyP95Seconds)
+			e.ServerErrorRatio = firstKnown(e.ServerErrorRatio, unknown.ServerErrorRatio)
+			if math.IsNaN(e.ServerErrorRatio) {
+				e.ServerErrorRatio = unknown.ErrorRatio
+			}
+			edges[named] = e
+		}
+	}
+	return explained
+}
+
+// namesNone reports whether none of the sources has named the client.
+func namesNone(namedBy map[string]bool, sources []string) bool {
+	for _, s := range sources {
+		if namedBy[s] {
+			return false
+		}
+	}
+	return true
+}
+
