@@ -338,4 +338,3 @@ func namesNone(namedBy map[string]bool, sources []string) bool {
 	}
 	return true
 }
-
