@@ -27,6 +27,9 @@ var (
 // edge families join the per-service families of every engine.
 type DependencyCollector struct {
 	snapshot func() *analysis.Snapshot
+	// sourceStatus, when set, gives the adapters' health after the latest cycle,
+	// including one that failed as a whole and left the previous snapshot in place.
+	sourceStatus func() map[string]topology.SourceStatus
 
 	requests, errorRatio, latency, lastSeen *prometheus.Desc
 	changes, dropped, edgesBySource         *prometheus.Desc
@@ -95,6 +98,16 @@ func NewDependencyCollector(snapshot func() *analysis.Snapshot) *DependencyColle
 	}
 }
 
+// WithSourceStatus makes the collector report the adapters' health from status
+// (topology.Discoverer.SourceStatus) rather than from the last good snapshot, so
+// that stratus_dependency_source_up falls to 0 when every source fails.
+func (c *DependencyCollector) WithSourceStatus(
+	status func() map[string]topology.SourceStatus,
+) *DependencyCollector {
+	c.sourceStatus = status
+	return c
+}
+
 // Describe implements prometheus.Collector.
 func (c *DependencyCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
@@ -132,7 +145,13 @@ func (c *DependencyCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.edgesBySource, prometheus.GaugeValue,
 			float64(n), source)
 	}
-	for source, st := range snap.Sources {
+	sources := snap.Sources
+	if c.sourceStatus != nil {
+		if live := c.sourceStatus(); live != nil {
+			sources = live
+		}
+	}
+	for source, st := range sources {
 		ch <- prometheus.MustNewConstMetric(c.sourceUp, prometheus.GaugeValue,
 			boolFloat(st.Up), source)
 		last := 0.0

@@ -155,3 +155,44 @@ stratus_dependency_source_up{source="linkerd"} 0
 	require.Equal(t, 2, testutil.CollectAndCount(c,
 		"stratus_dependency_source_last_success_timestamp_seconds"))
 }
+
+type toggledAdapter struct{ fail *bool }
+
+func (toggledAdapter) Name() string { return "istio" }
+
+func (a toggledAdapter) Observe(context.Context, query.Querier, topology.Window) (topology.Report, error) {
+	if *a.fail {
+		return topology.Report{}, errors.New("connection refused")
+	}
+	return topology.Report{}, nil
+}
+
+// TestDependencySourceDownWhenEveryCycleFails: a cycle in which every source
+// fails leaves the last graph in place, but not the last health.
+func TestDependencySourceDownWhenEveryCycleFails(t *testing.T) {
+	fail := false
+	store, err := query.NewEmbedded(query.EmbeddedOptions{Dir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+	engine := topology.NewDiscoverer(store, topology.Config{
+		Adapters: []topology.Adapter{toggledAdapter{&fail}},
+	})
+	job := analysis.Job{Engine: engine, Interval: time.Minute, Timeout: time.Second}
+	sched, err := analysis.NewScheduler([]analysis.Job{job}, time.Now, promslog.NewNopLogger(), nil)
+	require.NoError(t, err)
+	c := NewDependencyCollector(sched.Snapshot).WithSourceStatus(engine.SourceStatus)
+	want := func(v string) string {
+		return "# HELP stratus_dependency_source_up Whether the telemetry source's queries " +
+			"succeeded at the latest cycle (1) or not (0); a failed source's edges stay until " +
+			"the retention passes.\n# TYPE stratus_dependency_source_up gauge\n" +
+			`stratus_dependency_source_up{source="istio"} ` + v + "\n"
+	}
+
+	sched.RunOnce(context.Background(), job)
+	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(want("1")),
+		"stratus_dependency_source_up"))
+	fail = true
+	sched.RunOnce(context.Background(), job)
+	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(want("0")),
+		"stratus_dependency_source_up"))
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stratus-monitoring/stratus/identity"
@@ -98,6 +99,9 @@ type Discoverer struct {
 	nodes     map[identity.Service]*nodeState
 	changes   map[Change]float64
 	dropped   map[string]float64
+	// status is the health of every adapter after the latest cycle, failed or
+	// not, for readers that must not wait for a cycle to end.
+	status atomic.Pointer[map[string]SourceStatus]
 }
 
 // Change is a key of Snapshot.Changes: what changed (an edge or a service) and how.
@@ -223,8 +227,32 @@ func (d *Discoverer) observe(ctx context.Context, at time.Time) (cycleObservatio
 		c.bySource[name] = report.Observations
 		c.dropped += report.Dropped
 	}
+	d.publishStatus()
 	if len(errs) == len(d.cfg.Adapters) && len(errs) > 0 {
 		return c, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+// publishStatus records the adapters' health for SourceStatus.
+func (d *Discoverer) publishStatus() {
+	status := make(map[string]SourceStatus, len(d.sources))
+	for name, src := range d.sources {
+		st := SourceStatus{Up: !src.failing, LastSuccess: src.watermark}
+		if src.lastErr != nil {
+			st.Err = src.lastErr.Error()
+		}
+		status[name] = st
+	}
+	d.status.Store(&status)
+}
+
+// SourceStatus returns the health of every adapter after the latest cycle, also
+// when every adapter failed and the cycle produced no snapshot; nil before the
+// first cycle. Safe to call while a cycle runs.
+func (d *Discoverer) SourceStatus() map[string]SourceStatus {
+	if p := d.status.Load(); p != nil {
+		return *p
+	}
+	return nil
 }

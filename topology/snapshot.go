@@ -160,15 +160,9 @@ func (d *Discoverer) snapshot(ctx context.Context, at time.Time, c *cycleObserva
 		Changes:       maps.Clone(d.changes),
 		Dropped:       maps.Clone(d.dropped),
 	}
-	snap.Sources = make(map[string]SourceStatus, len(d.sources))
+	snap.Sources = d.SourceStatus()
 	for _, a := range d.cfg.Adapters {
 		snap.EdgesBySource[a.Name()] = 0
-		src := d.sources[a.Name()]
-		st := SourceStatus{Up: !src.failing, LastSuccess: src.watermark}
-		if src.lastErr != nil {
-			st.Err = src.lastErr.Error()
-		}
-		snap.Sources[a.Name()] = st
 	}
 
 	edges := make(map[edgeKey]graph.Edge, len(d.edges))

@@ -239,7 +239,7 @@ func (g *globals) newServer(c *serveCommand) (*server, error) {
 	}
 	reg.MustRegister(
 		collector.NewTelemetryCollector(sched.Snapshot),
-		collector.NewDependencyCollector(sched.Snapshot),
+		collector.NewDependencyCollector(sched.Snapshot).WithSourceStatus(deps.SourceStatus),
 		costCollector,
 		collector.NewCostInsightCollector(sched.Snapshot),
 		pricing.NewMetrics(book),

@@ -106,6 +106,8 @@ func (g *globals) openForReport(atFlag string) (*source, time.Time, error) {
 		return nil, time.Time{}, err
 	}
 	if src.demo {
+		fmt.Fprintln(g.stderr, "stratus: no --prometheus.url or --source.openmetrics given: "+
+			"reporting on the built-in demo world, not on real data")
 		demo, err := newDemo(g.cfg.Demo, src.embedded, nil, g.logger)
 		if err == nil {
 			err = demo.backfill(time.Now())
