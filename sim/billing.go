@@ -8,10 +8,12 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/stratus-monitoring/stratus/cost/billing"
 	"github.com/stratus-monitoring/stratus/pricing"
 )
 
@@ -21,19 +23,8 @@ const BillingFile = "billing_focus.csv"
 // focusHeader is the export's header: the 43 columns of FOCUS 1.0 in the order
 // the FinOps Foundation's sample writes them (without its non-standard Id), then
 // the simulator's own x_ columns.
-var focusHeader = []string{
-	"AvailabilityZone", "BilledCost", "BillingAccountId", "BillingAccountName",
-	"BillingCurrency", "BillingPeriodEnd", "BillingPeriodStart", "ChargeCategory",
-	"ChargeClass", "ChargeDescription", "ChargeFrequency", "ChargePeriodEnd",
-	"ChargePeriodStart", "CommitmentDiscountCategory", "CommitmentDiscountId",
-	"CommitmentDiscountName", "CommitmentDiscountStatus", "CommitmentDiscountType",
-	"ConsumedQuantity", "ConsumedUnit", "ContractedCost", "ContractedUnitPrice",
-	"EffectiveCost", "InvoiceIssuerName", "ListCost", "ListUnitPrice", "PricingCategory",
-	"PricingQuantity", "PricingUnit", "ProviderName", "PublisherName", "RegionId",
-	"RegionName", "ResourceId", "ResourceName", "ResourceType", "ServiceCategory",
-	"ServiceName", "SkuId", "SkuPriceId", "SubAccountId", "SubAccountName", "Tags",
-	"x_ResourceKind", "x_PriceSource", "x_PriceNote",
-}
+var focusHeader = append(slices.Clone(billing.FOCUS10Columns),
+	"x_ResourceKind", "x_PriceSource", "x_PriceNote")
 
 // FOCUS charge categories the export writes.
 const (

@@ -2,16 +2,13 @@ package billing
 
 import (
 	"io"
+	"slices"
 	"strings"
 )
 
-// focusColumns are the columns of FOCUS 1.0, 1.1, 1.2 and 1.3. Columns a
-// version renamed are all here: ProviderName (1.0–1.2) became
-// ServiceProviderName in 1.3, beside HostProviderName. Columns that ReadFOCUS
-// knows but does not read (capacity reservations, allocation, pricing-currency
-// figures) are listed so that they are not reported as unknown.
-var focusColumns = []string{
-	// 1.0
+// FOCUS10Columns are the 43 columns of FOCUS 1.0, in the order the FinOps
+// Foundation's sample data writes them: what a FOCUS 1.0 export must have.
+var FOCUS10Columns = []string{
 	"AvailabilityZone", "BilledCost", "BillingAccountId", "BillingAccountName",
 	"BillingCurrency", "BillingPeriodEnd", "BillingPeriodStart", "ChargeCategory",
 	"ChargeClass", "ChargeDescription", "ChargeFrequency", "ChargePeriodEnd",
@@ -22,6 +19,14 @@ var focusColumns = []string{
 	"PricingQuantity", "PricingUnit", "ProviderName", "PublisherName", "RegionId",
 	"RegionName", "ResourceId", "ResourceName", "ResourceType", "ServiceCategory",
 	"ServiceName", "SkuId", "SkuPriceId", "SubAccountId", "SubAccountName", "Tags",
+}
+
+// focusColumns are the columns of FOCUS 1.0, 1.1, 1.2 and 1.3. Columns a
+// version renamed are all here: ProviderName (1.0–1.2) became
+// ServiceProviderName in 1.3, beside HostProviderName. Columns that ReadFOCUS
+// knows but does not read (capacity reservations, allocation, pricing-currency
+// figures) are listed so that they are not reported as unknown.
+var focusColumns = append(slices.Clone(FOCUS10Columns),
 	// 1.1
 	"CapacityReservationId", "CapacityReservationStatus", "CommitmentDiscountQuantity",
 	"CommitmentDiscountUnit", "ServiceSubcategory", "SkuMeter", "SkuPriceDetails",
@@ -33,7 +38,7 @@ var focusColumns = []string{
 	"ServiceProviderName", "HostProviderName", "ContractApplied", "AllocatedMethodId",
 	"AllocatedMethodDetails", "AllocatedResourceId", "AllocatedResourceName",
 	"AllocatedTags",
-}
+)
 
 var focusKnown = normalisedSet(focusColumns)
 
