@@ -151,6 +151,9 @@ type PodAttribution struct {
 	Service                       identity.Service
 	// Rule is "label:<key>", "owner:<kind>" or "none".
 	Rule string
+	// CPURequest and MemoryRequestGiB are the sums of the known requests of the
+	// pod's app containers, in cores and GiB: the size of one replica.
+	CPURequest, MemoryRequestGiB float64
 }
 
 // UnpricedCount is the number of unpriced resources of one cloud and reason.
@@ -498,8 +501,10 @@ func (e *Engine) containers(o *observations, priced []PricedNode) ([]Container, 
 		if !ok {
 			attr = e.attribute(o, c.pod, resolver)
 			attr.Node = nodeName
-			services[c.pod] = attr
 		}
+		attr.CPURequest += knownOrZero(c.cpuRequest)
+		attr.MemoryRequestGiB += knownOrZero(c.memRequest)
+		services[c.pod] = attr
 		out = append(out, Container{
 			Service:   attr.Service,
 			Cluster:   c.pod.cluster,
@@ -560,6 +565,14 @@ func (e *Engine) attribute(o *observations, p podKey, r *identity.Resolver) PodA
 	attr.Service = r.Resolve(identity.Service{Cluster: p.cluster, Namespace: p.namespace,
 		Name: name})
 	return attr
+}
+
+// knownOrZero returns v, or 0 for an unknown (NaN) or invalid quantity.
+func knownOrZero(v float64) float64 {
+	if !(v >= 0) || math.IsInf(v, 1) {
+		return 0
+	}
+	return v
 }
 
 func compareNodeKeys(a, b nodeKey) int {

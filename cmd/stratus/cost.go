@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -18,8 +19,16 @@ import (
 )
 
 type costReportCommand struct {
-	at     string
-	output string
+	at      string
+	output  string
+	compare string
+}
+
+// costReportJSON is the JSON of `cost report`: the report, and the comparison
+// when --compare asks for one.
+type costReportJSON struct {
+	cost.Report
+	Compare *compareReport `json:"compare,omitempty"`
 }
 
 func newCostReportCommand(cmd *kingpin.CmdClause) *costReportCommand {
@@ -28,6 +37,11 @@ func newCostReportCommand(cmd *kingpin.CmdClause) *costReportCommand {
 		"end of the loaded data.").StringVar(&c.at)
 	cmd.Flag("output", "Output format: text or json.").Default("text").
 		EnumVar(&c.output, "text", "json")
+	cmd.Flag("compare", "Also compare the mean cost of the WINDOW (a Prometheus duration) "+
+		"before --at with the WINDOW before that, and say what drove the difference: "+
+		"services, components, clouds and causes. Each window is sampled once per "+
+		fmt.Sprintf("hour, at most %d times.", maxCompareCycles)).
+		PlaceHolder("WINDOW").StringVar(&c.compare)
 	return c
 }
 
@@ -130,6 +144,14 @@ func (g *globals) newCostEngine(q query.Querier, book *pricing.Book) (*cost.Engi
 // run allocates cost once. It exits 2 (inconclusive) when no resource could be
 // priced, and 3 on errors.
 func (c *costReportCommand) run(ctx context.Context, g *globals) int {
+	var window time.Duration
+	if c.compare != "" {
+		var err error
+		if window, err = parseCompareWindow(c.compare); err != nil {
+			fmt.Fprintf(g.stderr, "stratus: %v\n", err)
+			return exitError
+		}
+	}
 	book, err := g.newPriceBook()
 	if err != nil {
 		fmt.Fprintf(g.stderr, "stratus: %v\n", err)
@@ -149,24 +171,35 @@ func (c *costReportCommand) run(ctx context.Context, g *globals) int {
 		fmt.Fprintf(g.stderr, "stratus: %v\n", err)
 		return exitError
 	}
-	ctx, cancel := context.WithTimeout(query.WithEngine(ctx, cost.EngineName),
-		time.Duration(g.cfg.Engines.Cost.Timeout))
+	ctx = query.WithEngine(ctx, cost.EngineName)
+	timeout := time.Duration(g.cfg.Engines.Cost.Timeout)
+	cycleCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	v, err := engine.Run(ctx, at)
+	v, err := engine.Run(cycleCtx, at)
 	if err != nil {
 		fmt.Fprintf(g.stderr, "stratus: allocating cost: %v\n", err)
 		return exitError
 	}
 	snap := v.(*cost.Snapshot)
-	report := snap.Report()
-	if c.output == "json" {
-		err = writeCostJSON(g.stdout, report)
-	} else {
-		err = writeCostText(g.stdout, report)
+	report := costReportJSON{Report: snap.Report()}
+	var noWindowData error
+	if window > 0 {
+		report.Compare, err = compareWindows(ctx, engine, at, window, timeout)
+		switch {
+		case errors.Is(err, errNoWindowData):
+			noWindowData = err
+		case err != nil:
+			fmt.Fprintf(g.stderr, "stratus: --compare: %v\n", err)
+			return exitError
+		}
 	}
-	if err != nil {
+	if err := c.write(g.stdout, report); err != nil {
 		fmt.Fprintf(g.stderr, "stratus: writing the report: %v\n", err)
 		return exitError
+	}
+	if noWindowData != nil {
+		fmt.Fprintf(g.stderr, "stratus: --compare: %v\n", noWindowData)
+		return exitInconclusive
 	}
 	if len(snap.Nodes) == 0 {
 		fmt.Fprintln(g.stderr, "stratus: no resource could be priced: no Kubernetes node "+
@@ -176,7 +209,22 @@ func (c *costReportCommand) run(ctx context.Context, g *globals) int {
 	return exitOK
 }
 
-func writeCostJSON(w io.Writer, r cost.Report) error {
+// write writes the report, and the comparison if there is one, in the format
+// of --output.
+func (c *costReportCommand) write(w io.Writer, r costReportJSON) error {
+	if c.output == "json" {
+		return writeCostJSON(w, r)
+	}
+	if err := writeCostText(w, r.Report); err != nil {
+		return err
+	}
+	if r.Compare != nil {
+		return writeCompareText(w, r.Compare, r.Currency)
+	}
+	return nil
+}
+
+func writeCostJSON(w io.Writer, r any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
