@@ -585,3 +585,18 @@ func TestSimulateBilling(t *testing.T) {
 	_, err = os.Stat(filepath.Join(dir, "billing_focus.csv"))
 	require.ErrorIs(t, err, os.ErrNotExist, "no export unless asked for")
 }
+
+func TestSimulateBuiltinTopologyByName(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := runCommand(t, "simulate", "--output-dir="+dir, "--topology=sock-shop",
+		"--start=2026-01-05T00:00:00Z", "--duration=10m", "--step=1m", "--scenario=steady")
+	require.Equal(t, exitOK, code, stderr)
+	truth, err := os.ReadFile(filepath.Join(dir, "truth.json"))
+	require.NoError(t, err)
+	require.Contains(t, string(truth), `"topology": "sock-shop"`)
+
+	code, _, stderr = runCommand(t, "simulate", "--output-dir="+t.TempDir(),
+		"--topology=no-such-topology", "--duration=10m")
+	require.Equal(t, exitError, code)
+	require.Contains(t, stderr, "no-such-topology")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,8 +48,9 @@ func newSimulateCommand(cmd *kingpin.CmdClause) *simulateCommand {
 	cmd.Flag("untagged-share", "Share of resources whose service tag is missing or "+
 		"inconsistent; 0 keeps the default (0.1), negative means none.").
 		Default("0").Float64Var(&c.untaggedShare)
-	cmd.Flag("topology", "Service graph file (client -> server [kind] per line) "+
-		"instead of the scenario's.").PlaceHolder("FILE").StringVar(&c.topology)
+	cmd.Flag("topology", "Service graph instead of the scenario's: a built-in name ("+
+		strings.Join(sim.BuiltinTopologies(), ", ")+") or a file (client -> server [kind] "+
+		"per line).").PlaceHolder("NAME|FILE").StringVar(&c.topology)
 	cmd.Flag("ksm-labels-allowlist", "Emit kube_pod_labels with label_* labels, as "+
 		"kube-state-metrics does with --metric-labels-allowlist.").BoolVar(&c.ksmAllowlist)
 	cmd.Flag("billing", "Also write billing_focus.csv, the world's FOCUS 1.0 billing "+
@@ -107,7 +109,11 @@ func (c *simulateCommand) options(now time.Time) (sim.Options, error) {
 		opts.Duration = sim.DefaultDuration
 	}
 	if c.topology != "" {
-		topo, err := sim.LoadTopology(c.topology)
+		load := sim.LoadTopology
+		if slices.Contains(sim.BuiltinTopologies(), c.topology) {
+			load = sim.BuiltinTopology
+		}
+		topo, err := load(c.topology)
 		if err != nil {
 			return opts, fmt.Errorf("--topology: %w", err)
 		}
