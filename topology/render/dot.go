@@ -204,13 +204,18 @@ func writeDOTEdge(buf *bytes.Buffer, v *view, ids []string, e topology.EdgeRepor
 		attrs = append(attrs, "color="+dotQuote(colourCritical),
 			"fontcolor="+dotQuote(colourCritical))
 	}
-	switch {
-	case critical:
+	var style []string
+	if critical {
 		// A heavier weight keeps the chain short and straight, so it reads as a line.
 		width++
-		attrs = append(attrs, "style=bold", "weight=4")
-	case e.RequestsPerSecond == 0:
-		attrs = append(attrs, "style=dashed")
+		style = append(style, "bold")
+		attrs = append(attrs, "weight=4")
+	}
+	if e.RequestsPerSecond == 0 {
+		style = append(style, "dashed") // as the legend says, critical or not
+	}
+	if len(style) > 0 {
+		attrs = append(attrs, "style="+dotQuote(strings.Join(style, ",")))
 	}
 	attrs = append(attrs, fmt.Sprintf("penwidth=%.2f", width))
 
