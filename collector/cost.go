@@ -13,7 +13,7 @@ type CostCollector struct {
 	snapshot func() *analysis.Snapshot
 	currency string
 
-	serviceCost, resourceCost, unpriced, info *prometheus.Desc
+	serviceCost, resourceCost, unpriced, info, savings *prometheus.Desc
 
 	billingErrors func() map[string]float64
 	billingError  *prometheus.Desc
@@ -53,6 +53,13 @@ func NewCostCollector(snapshot func() *analysis.Snapshot, currency string) *Cost
 				"per cloud, from the latest reconciliation with the configured billing exports "+
 				"(cost.billing_exports); credits, commitments, refunds and taxes are not in it.",
 			[]string{"cloud"}, nil),
+		savings: prometheus.NewDesc("stratus_cost_savings_per_hour",
+			"Estimated savings per hour of a recommendation, in the currency of "+
+				"stratus_cost_info: kind is over_requested_container (resource_id "+
+				"cluster/namespace/service/container), idle_node or node_rightsizing "+
+				"(resource_id the node's); service is the container's, or __idle__ of the "+
+				"node's cluster.",
+			[]string{"service", "namespace", "cluster", "resource_id", "kind"}, nil),
 		info: prometheus.NewDesc("stratus_cost_info",
 			"Always 1; names the currency every cost figure is in.",
 			[]string{"currency"}, nil),
@@ -66,6 +73,7 @@ func (c *CostCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.unpriced
 	ch <- c.info
 	ch <- c.billingError
+	ch <- c.savings
 }
 
 // Collect implements prometheus.Collector. Before the first successful cycle
@@ -94,6 +102,11 @@ func (c *CostCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, r := range snap.Result.Resources {
 		ch <- prometheus.MustNewConstMetric(c.resourceCost, prometheus.GaugeValue,
 			r.CostPerHour, r.ID, r.Type, r.Cloud, r.Region)
+	}
+	for _, r := range snap.Recommendations {
+		ch <- prometheus.MustNewConstMetric(c.savings, prometheus.GaugeValue,
+			r.SavingsPerHour, r.Service.Name, r.Service.Namespace, r.Service.Cluster,
+			r.ResourceID, r.Kind)
 	}
 	for _, u := range snap.UnpricedCounts() {
 		ch <- prometheus.MustNewConstMetric(c.unpriced, prometheus.GaugeValue,

@@ -118,3 +118,33 @@ stratus_source_up{source="azure-retail-prices"} 0
 stratus_source_up{source="prometheus"} 1
 `), "stratus_source_up"))
 }
+
+// TestCostCollectorSavings checks stratus_cost_savings_per_hour: one series per
+// recommendation, labelled with its service, resource and kind.
+func TestCostCollectorSavings(t *testing.T) {
+	result, err := cost.AllocateNodeCost(nil, nil)
+	require.NoError(t, err)
+	snap := &cost.Snapshot{Currency: "USD", Result: result, Recommendations: []cost.Recommendation{
+		{Kind: cost.KindIdleNode, ResourceID: "aws:///eu-west-1a/i-1",
+			Service: identity.Service{Cluster: "eu", Name: cost.Idle}, SavingsPerHour: 0.192},
+		{Kind: cost.KindOverRequested, ResourceID: "eu/shop/web/web",
+			Service:        identity.Service{Cluster: "eu", Namespace: "shop", Name: "web"},
+			SavingsPerHour: 0.0625},
+	}}
+	job := analysis.Job{Engine: fixedCostEngine{snap}, Interval: time.Minute, Timeout: time.Second}
+	sched, err := analysis.NewScheduler([]analysis.Job{job},
+		func() time.Time { return time.Unix(1_700_000_000, 0) }, promslog.NewNopLogger(), nil)
+	require.NoError(t, err)
+	c := NewCostCollector(sched.Snapshot, "USD")
+	sched.RunOnce(context.Background(), job)
+
+	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(`
+# HELP stratus_cost_savings_per_hour Estimated savings per hour of a recommendation, in the currency of stratus_cost_info: kind is over_requested_container (resource_id cluster/namespace/service/container), idle_node or node_rightsizing (resource_id the node's); service is the container's, or __idle__ of the node's cluster.
+# TYPE stratus_cost_savings_per_hour gauge
+stratus_cost_savings_per_hour{cluster="eu",kind="idle_node",namespace="",resource_id="aws:///eu-west-1a/i-1",service="__idle__"} 0.192
+stratus_cost_savings_per_hour{cluster="eu",kind="over_requested_container",namespace="shop",resource_id="eu/shop/web/web",service="web"} 0.0625
+`), "stratus_cost_savings_per_hour"))
+	problems, err := testutil.CollectAndLint(c)
+	require.NoError(t, err)
+	require.Empty(t, problems)
+}

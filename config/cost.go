@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/prometheus/common/model"
 
@@ -29,6 +30,33 @@ type CostConfig struct {
 	// stratus_cost_billing_error_ratio{cloud}. Each cost cycle checks whether a
 	// file's size or modification time changed and re-reads them only then.
 	BillingExports []string `yaml:"billing_exports"`
+	// RecommendationLookback is how far back p95 usage is read for the
+	// savings recommendations; a shorter history is used as it is, and the
+	// reason says how long it was.
+	RecommendationLookback model.Duration `yaml:"recommendation_lookback"`
+	// RecommendationMinHistory is the least history a recommendation rests
+	// on.
+	RecommendationMinHistory model.Duration `yaml:"recommendation_min_history"`
+	// RecommendationHeadroom is the share above p95 usage that requests and
+	// nodes keep, 0 to 10.
+	RecommendationHeadroom float64 `yaml:"recommendation_headroom"`
+	// IdleNodeThreshold is the share of a node's allocatable capacity, above
+	// 0 and below 1, under which its requests and p95 usage make it idle.
+	IdleNodeThreshold float64 `yaml:"idle_node_threshold"`
+}
+
+// RecommendConfig returns the recommendation thresholds for the engine.
+func (c CostConfig) RecommendConfig() cost.RecommendConfig {
+	headroom := c.RecommendationHeadroom
+	if headroom == 0 {
+		headroom = -1 // none, rather than the engine's default
+	}
+	return cost.RecommendConfig{
+		Lookback:      time.Duration(c.RecommendationLookback),
+		MinHistory:    time.Duration(c.RecommendationMinHistory),
+		Headroom:      headroom,
+		IdleThreshold: c.IdleNodeThreshold,
+	}
 }
 
 // labelKey is what Kubernetes accepts as a label key: an optional DNS
@@ -58,6 +86,20 @@ func (c CostConfig) validate() []fieldError {
 	}
 	if c.UsageWindow <= 0 {
 		add("usage_window", errors.New("must be positive"))
+	}
+	if c.RecommendationLookback <= 0 {
+		add("recommendation_lookback", errors.New("must be positive"))
+	}
+	if c.RecommendationMinHistory <= 0 || c.RecommendationMinHistory > c.RecommendationLookback {
+		add("recommendation_min_history",
+			errors.New("must be positive and at most recommendation_lookback"))
+	}
+	if !(c.RecommendationHeadroom >= 0 && c.RecommendationHeadroom <= 10) {
+		add("recommendation_headroom", fmt.Errorf("%v is not in [0, 10]",
+			c.RecommendationHeadroom))
+	}
+	if !(c.IdleNodeThreshold > 0 && c.IdleNodeThreshold < 1) {
+		add("idle_node_threshold", fmt.Errorf("%v is not in (0, 1)", c.IdleNodeThreshold))
 	}
 	seenFiles := map[string]bool{}
 	for i, path := range c.BillingExports {
@@ -111,5 +153,10 @@ func defaultCost() CostConfig {
 	return CostConfig{
 		PodLabelKeys: append([]string(nil), cost.DefaultPodLabelKeys...),
 		UsageWindow:  model.Duration(cost.DefaultUsageWindow),
+
+		RecommendationLookback:   model.Duration(cost.DefaultRecommendationLookback),
+		RecommendationMinHistory: model.Duration(cost.DefaultRecommendationMinHistory),
+		RecommendationHeadroom:   cost.DefaultRecommendationHeadroom,
+		IdleNodeThreshold:        cost.DefaultIdleNodeThreshold,
 	}
 }

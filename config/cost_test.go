@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 
+	"github.com/stratus-monitoring/stratus/cost"
 	"github.com/stratus-monitoring/stratus/pricing"
 )
 
@@ -21,6 +22,21 @@ func TestDefaultCost(t *testing.T) {
 	require.Equal(t, model.Duration(5*time.Minute), cfg.Cost.UsageWindow)
 	require.Empty(t, cfg.Cost.BillingExports)
 	require.Equal(t, pricing.Config{}, cfg.Pricing)
+	require.Equal(t, cost.RecommendConfig{
+		Lookback: 7 * 24 * time.Hour, MinHistory: time.Hour, Headroom: 0.3, IdleThreshold: 0.1,
+	}, cfg.Cost.RecommendConfig())
+}
+
+// TestRecommendConfigNoHeadroom checks that a headroom of 0 in the file means
+// none, not the engine's default.
+func TestRecommendConfigNoHeadroom(t *testing.T) {
+	cfg, err := Parse([]byte("cost:\n  recommendation_headroom: 0\n" +
+		"  recommendation_lookback: 3d\n  idle_node_threshold: 0.2\n"))
+	require.NoError(t, err)
+	rc := cfg.Cost.RecommendConfig()
+	require.Negative(t, rc.Headroom)
+	require.Equal(t, 72*time.Hour, rc.Lookback)
+	require.InDelta(t, 0.2, rc.IdleThreshold, 1e-12)
 }
 
 func TestLoadCostAndPricing(t *testing.T) {
@@ -29,7 +45,12 @@ func TestLoadCostAndPricing(t *testing.T) {
 	require.Equal(t, EngineConfig{Interval: model.Duration(10 * time.Minute),
 		Timeout: model.Duration(3 * time.Minute)}, cfg.Engines.Cost)
 	require.Equal(t, CostConfig{PodLabelKeys: []string{"app", "service"},
-		DefaultCloud: "onprem", UsageWindow: model.Duration(10 * time.Minute)}, cfg.Cost)
+		DefaultCloud: "onprem", UsageWindow: model.Duration(10 * time.Minute),
+		RecommendationLookback:   model.Duration(cost.DefaultRecommendationLookback),
+		RecommendationMinHistory: model.Duration(cost.DefaultRecommendationMinHistory),
+		RecommendationHeadroom:   cost.DefaultRecommendationHeadroom,
+		IdleNodeThreshold:        cost.DefaultIdleNodeThreshold,
+	}, cfg.Cost)
 	p := cfg.Pricing
 	require.Equal(t, model.Duration(12*time.Hour), p.RefreshInterval)
 	require.Equal(t, []string{filepath.Join("testdata", "prices.csv")}, p.Files,
@@ -58,6 +79,14 @@ func TestCostAndPricingErrorsNameLineAndField(t *testing.T) {
 			"line 2: cost.billing_exports[0]: is empty"},
 		{"export twice", "cost:\n  billing_exports: [a.csv, a.csv]\n",
 			`cost.billing_exports[1]: "a.csv" is listed twice`},
+		{"lookback", "cost:\n  recommendation_lookback: 0s\n",
+			"line 2: cost.recommendation_lookback: must be positive"},
+		{"min history", "cost:\n  recommendation_min_history: 8d\n",
+			"line 2: cost.recommendation_min_history: must be positive and at most"},
+		{"headroom", "cost:\n  recommendation_headroom: -0.1\n",
+			"line 2: cost.recommendation_headroom: -0.1 is not in [0, 10]"},
+		{"idle", "cost:\n  idle_node_threshold: 1\n",
+			"line 2: cost.idle_node_threshold: 1 is not in (0, 1)"},
 		{"unknown field", "cost:\n  pod_labels: [app]\n", "line 2: cost.pod_labels: unknown field"},
 		{"refresh", "pricing:\n  refresh_interval: 1m\n",
 			"line 2: pricing.refresh_interval: 1m is shorter than the minimum 1h"},

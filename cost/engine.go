@@ -10,6 +10,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -69,7 +70,10 @@ type EngineConfig struct {
 	// UsageWindow is the rate() window of CPU usage; zero means
 	// DefaultUsageWindow.
 	UsageWindow time.Duration
-	Logger      *slog.Logger
+	// Recommendations sets the thresholds of the savings recommendations, or
+	// turns them and their two queries off.
+	Recommendations RecommendConfig
+	Logger          *slog.Logger
 }
 
 // Engine is the cost engine: each cycle it reads nodes, pods, requests and
@@ -78,7 +82,18 @@ type EngineConfig struct {
 type Engine struct {
 	querier query.Querier
 	cfg     EngineConfig
+
+	// usage caches the p95 usage of the recommendations: a percentile over a
+	// week moves little in an hour, and its subqueries are the heaviest a cycle
+	// runs, so they run at most every UsageRefresh.
+	mu      sync.Mutex
+	usage   Usage
+	usageAt time.Time
 }
+
+// UsageRefresh is how often the p95 usage behind the recommendations is read
+// again; cycles in between reuse it.
+const UsageRefresh = time.Hour
 
 // NewEngine returns a cost engine that queries q.
 func NewEngine(q query.Querier, cfg EngineConfig) (*Engine, error) {
@@ -101,8 +116,13 @@ func NewEngine(q query.Querier, cfg EngineConfig) (*Engine, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Recommendations = cfg.Recommendations.withDefaults()
 	return &Engine{querier: q, cfg: cfg}, nil
 }
+
+// DisableRecommendations turns the savings recommendations and their queries
+// off, for engines run many times over past windows.
+func (e *Engine) DisableRecommendations() { e.cfg.Recommendations.Disabled = true }
 
 // Name implements analysis.Engine.
 func (e *Engine) Name() string { return EngineName }
@@ -122,6 +142,11 @@ type Snapshot struct {
 	// Pods are the running pods charged, with the service each was charged
 	// to and the rule that found it. Sorted.
 	Pods []PodAttribution
+	// Recommendations are the ways to save found, largest savings first.
+	Recommendations []Recommendation
+	// RecommendationError says why p95 usage could not be read; the cost
+	// figures stand without it.
+	RecommendationError string
 	// Queries is how many PromQL queries the cycle ran.
 	Queries int
 }
@@ -135,6 +160,11 @@ type PricedNode struct {
 	CostPerHour                   float64 // ListPricePerHour less the discount
 	PriceSource, SplitSource      string
 	CPUPerCoreHour, MemPerGiBHour float64
+	// VCPU and MemoryGiB are the size of the node's type, from its price (or
+	// its capacity where the price has none); AllocatableCores and
+	// AllocatableMemoryGiB what Kubernetes lets pods use of it.
+	VCPU, MemoryGiB                        float64
+	AllocatableCores, AllocatableMemoryGiB float64
 }
 
 // UnpricedNode is a node whose cost is unknown, and why.
@@ -224,7 +254,7 @@ func (e *Engine) Run(ctx context.Context, at time.Time) (any, error) {
 			"instance_type", u.InstanceType, "reason", u.Reason)
 	}
 
-	return &Snapshot{
+	snap := &Snapshot{
 		At:       at,
 		Currency: e.cfg.Book.Currency(),
 		Result:   result,
@@ -232,7 +262,108 @@ func (e *Engine) Run(ctx context.Context, at time.Time) (any, error) {
 		Unpriced: unpriced,
 		Pods:     pods,
 		Queries:  obs.queries,
-	}, nil
+	}
+	if !e.cfg.Recommendations.Disabled {
+		e.recommend(ctx, snap, containers)
+	}
+	return snap, nil
+}
+
+// recommend reads p95 usage and adds the recommendations to snap. A failed
+// query leaves the snapshot without them, and says why: the cost figures do
+// not depend on them, and a week-long subquery is the likeliest to time out.
+func (e *Engine) recommend(ctx context.Context, snap *Snapshot, containers []Container) {
+	usage, queries, err := e.cachedUsage(ctx, snap.At)
+	snap.Queries += queries
+	if err != nil {
+		snap.RecommendationError = err.Error()
+		e.cfg.Logger.Warn("p95 usage not read; no savings recommendations this cycle",
+			"source", "prometheus", "err", err)
+		return
+	}
+	snap.Recommendations = Recommend(RecommendInput{
+		Nodes: snap.Nodes, Containers: containers, Usage: usage,
+		ComputePrices: e.cfg.Book.ComputePrices, Config: e.cfg.Recommendations,
+	})
+}
+
+// cachedUsage returns the p95 usage read at most UsageRefresh before at, or reads
+// it again.
+func (e *Engine) cachedUsage(ctx context.Context, at time.Time) (Usage, int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if age := at.Sub(e.usageAt); !e.usageAt.IsZero() && age >= 0 && age < UsageRefresh {
+		return e.usage, 0, nil
+	}
+	usage, queries, err := e.observeUsage(ctx, at)
+	if err == nil {
+		e.usage, e.usageAt = usage, at
+	}
+	return usage, queries, err
+}
+
+// observeUsage runs the two p95 queries. The history a percentile covers is
+// the lookback clamped to the steps with data; memory has no count of its
+// own and takes the CPU's.
+func (e *Engine) observeUsage(ctx context.Context, at time.Time) (Usage, int, error) {
+	cluster := e.cfg.Identity.ClusterLabel
+	cpu, memory := p95Queries(cluster, e.cfg.UsageWindow, e.cfg.Recommendations.Lookback)
+	containers := map[ContainerRef]*UsageP95{}
+	nodes := map[NodeRef]*UsageP95{}
+	// Series with a pod label are containers' and the others nodes'.
+	usageOf := func(s *model.Sample) *UsageP95 {
+		l := func(name string) string { return string(s.Metric[model.LabelName(name)]) }
+		if _, ok := s.Metric["pod"]; ok {
+			return getOrNewUsage(containers,
+				ContainerRef{l(cluster), l("namespace"), l("pod"), l("container")})
+		}
+		return getOrNewUsage(nodes, NodeRef{l(cluster), l("node")})
+	}
+	lookback := e.cfg.Recommendations.Lookback
+	steps := []struct {
+		name, expr string
+		each       func(s *model.Sample, u *UsageP95)
+	}{
+		{"p95 CPU usage", cpu, func(s *model.Sample, u *UsageP95) {
+			if s.Metric[statLabel] == statSamples {
+				u.History = min(lookback, time.Duration(s.Value)*recommendationStep)
+				return
+			}
+			u.CPUCores = float64(s.Value)
+		}},
+		{"p95 memory usage", memory, func(s *model.Sample, u *UsageP95) {
+			u.MemoryGiB = float64(s.Value) / bytesPerGiB
+		}},
+	}
+	queries := 0
+	for _, step := range steps {
+		vec, err := e.querier.Query(ctx, step.expr, at)
+		queries++
+		if err != nil {
+			return Usage{}, queries, fmt.Errorf("cost: querying %s: %w", step.name, err)
+		}
+		for _, s := range vec {
+			step.each(s, usageOf(s))
+		}
+	}
+	usage := Usage{Containers: map[ContainerRef]UsageP95{}, Nodes: map[NodeRef]UsageP95{}}
+	for k, u := range containers {
+		usage.Containers[k] = *u
+	}
+	for k, u := range nodes {
+		usage.Nodes[k] = *u
+	}
+	return usage, queries, nil
+}
+
+// getOrNewUsage returns the usage under k, unknown until a query says.
+func getOrNewUsage[K comparable](m map[K]*UsageP95, k K) *UsageP95 {
+	u, ok := m[k]
+	if !ok {
+		u = &UsageP95{CPUCores: math.NaN(), MemoryGiB: math.NaN()}
+		m[k] = u
+	}
+	return u
 }
 
 // observedNode is what the queries said of one node.
@@ -464,6 +595,8 @@ func (e *Engine) priceNodes(o *observations) ([]Node, []PricedNode, []UnpricedNo
 			ListPricePerHour: price.Value, DiscountPercent: discount,
 			CostPerHour: price.Value * factor, PriceSource: price.Source, SplitSource: split,
 			CPUPerCoreHour: cpuRate * factor, MemPerGiBHour: memRate * factor,
+			VCPU: price.VCPU, MemoryGiB: price.MemoryGiB,
+			AllocatableCores: cores, AllocatableMemoryGiB: mem,
 		}
 		priced = append(priced, pn)
 		nodes = append(nodes, Node{

@@ -71,8 +71,65 @@ const (
 )
 
 // QueriesPerCycle is how many PromQL instant queries one cost cycle runs,
-// whatever the size of the fleet.
-const QueriesPerCycle = 11
+// whatever the size of the fleet: CostQueries for the allocation and
+// RecommendationQueries for p95 usage, unless recommendations are disabled.
+const QueriesPerCycle = CostQueries + RecommendationQueries
+
+// CostQueries is how many queries the allocation runs.
+const CostQueries = 11
+
+// RecommendationQueries is how many queries read p95 usage: one for CPU and
+// one for memory, each giving containers and nodes.
+const RecommendationQueries = 2
+
+// recommendationStep is the resolution of the p95 subqueries.
+const recommendationStep = 5 * time.Minute
+
+// The label that tells the series of a p95 query apart: the percentile, or
+// the number of subquery steps with data, from which the history covered is
+// known.
+const (
+	statLabel   = "stratus_stat"
+	statP95     = "p95"
+	statSamples = "samples"
+)
+
+// p95Queries returns the CPU and memory usage queries of the recommendations.
+// Each gives, per container (cluster, namespace, pod, container) and per node
+// (cluster, node), the 95th percentile of usage over the lookback at
+// recommendationStep resolution; the CPU query also counts the steps with
+// data, which says how much history the percentile covers. A node's usage is
+// the sum of the containers of the pods on it at each step (kube_pod_info,
+// one node per pod by topk), so that pods moving between nodes count where
+// they ran.
+func p95Queries(cluster string, usageWindow, lookback time.Duration) (cpu, memory string) {
+	filter := `{container!="",container!="POD"}`
+	containerCPU := fmt.Sprintf(`max by (%[1]s, namespace, pod, container) `+
+		`(rate(container_cpu_usage_seconds_total%[2]s[%[3]s]))`,
+		cluster, filter, rangeSelector(usageWindow))
+	containerMem := fmt.Sprintf(`max by (%[1]s, namespace, pod, container) `+
+		`(container_memory_working_set_bytes%[2]s)`, cluster, filter)
+	podNode := fmt.Sprintf(`topk by (%[1]s, namespace, pod) (1, `+
+		`max by (%[1]s, namespace, pod, node) (kube_pod_info{node!=""}))`, cluster)
+	node := func(container string) string {
+		return fmt.Sprintf(`sum by (%[1]s, node) (sum by (%[1]s, namespace, pod) (%[2]s) `+
+			`* on (%[1]s, namespace, pod) group_left (node) %[3]s)`, cluster, container, podNode)
+	}
+	over := fmt.Sprintf("[%s:%s]", rangeSelector(lookback), rangeSelector(recommendationStep))
+	stat := func(fn, stat, inner string) string {
+		return fmt.Sprintf(`label_replace(%s(%s)%s), "%s", "%s", "__name__", ".*")`,
+			fn, inner, over, statLabel, stat)
+	}
+	p95 := func(inner string) string {
+		return stat("quantile_over_time(0.95, ", statP95, inner)
+	}
+	count := func(inner string) string { return stat("count_over_time(", statSamples, inner) }
+	cpu = strings.Join([]string{
+		p95(containerCPU), count(containerCPU), p95(node(containerCPU)), count(node(containerCPU)),
+	}, " or ")
+	memory = p95(containerMem) + " or " + p95(node(containerMem))
+	return cpu, memory
+}
 
 // bytesPerGiB converts the byte values of kube-state-metrics and cAdvisor.
 const bytesPerGiB = 1 << 30

@@ -24,7 +24,27 @@ type Report struct {
 	Resources []ResourceReport `json:"resources"`
 	// Unpriced are the nodes whose cost is absent from every figure above.
 	Unpriced []UnpricedReport `json:"unpriced"`
-	Queries  int              `json:"queries"`
+	// Recommendations are the ways to save, largest savings first.
+	Recommendations []RecommendationReport `json:"recommendations"`
+	// RecommendationError says why there are no recommendations, when p95
+	// usage could not be read.
+	RecommendationError string `json:"recommendation_error,omitempty"`
+	Queries             int    `json:"queries"`
+}
+
+// RecommendationReport is one recommendation: savings are in Currency.
+type RecommendationReport struct {
+	Kind            string  `json:"kind"`
+	ResourceID      string  `json:"resource_id"`
+	Service         string  `json:"service"`
+	Namespace       string  `json:"namespace"`
+	Cluster         string  `json:"cluster"`
+	InstanceType    string  `json:"instance_type,omitempty"`
+	SavingsPerHour  float64 `json:"savings_per_hour"`
+	SavingsPerMonth float64 `json:"savings_per_month"`
+	// UpperBound: the savings hold only if the rest fits elsewhere.
+	UpperBound bool   `json:"upper_bound"`
+	Reason     string `json:"reason"`
 }
 
 // ServiceReport is one service's cost, Idle and Unallocated included.
@@ -75,6 +95,18 @@ func (s *Snapshot) Report() Report {
 		Resources: []ResourceReport{},
 		Unpriced:  []UnpricedReport{},
 		Queries:   s.Queries,
+
+		Recommendations:     []RecommendationReport{},
+		RecommendationError: s.RecommendationError,
+	}
+	for _, rec := range s.Recommendations {
+		r.Recommendations = append(r.Recommendations, RecommendationReport{
+			Kind: rec.Kind, ResourceID: rec.ResourceID, Service: rec.Service.Name,
+			Namespace: rec.Service.Namespace, Cluster: rec.Service.Cluster,
+			InstanceType: rec.InstanceType, SavingsPerHour: rec.SavingsPerHour,
+			SavingsPerMonth: rec.SavingsPerMonth(), UpperBound: rec.UpperBound,
+			Reason: rec.Reason,
+		})
 	}
 	for _, t := range s.Result.CloudTotals {
 		r.ByCloud[t.Cloud] += t.CostPerHour

@@ -676,3 +676,28 @@ func NewBookFromConfig(cfg Config) (*Book, error) {
 	}
 	return b, nil
 }
+
+// ComputePrices returns the on-demand Linux compute prices of one cloud and
+// region, one per product as Lookup would answer it (the layer of highest
+// precedence wins), sorted by product. Prices in another currency than the
+// book's are left out, as Lookup refuses them. It lets the cost engine look
+// for a cheaper instance type.
+func (b *Book) ComputePrices(cloud, region string) []Price {
+	want := lookupKey(Key{Cloud: cloud, Region: region})
+	seen := map[string]bool{}
+	var out []Price
+	for _, l := range b.state.Load().layers() {
+		for k, p := range l.prices {
+			if k.Cloud != want.Cloud || k.Region != want.Region || k.Kind != KindCompute ||
+				k.OS != "linux" || k.Purchase != OnDemand || seen[k.Product] {
+				continue
+			}
+			seen[k.Product] = true
+			if p.Currency == b.currency {
+				out = append(out, p)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Price) int { return strings.Compare(a.Product, b.Product) })
+	return out
+}

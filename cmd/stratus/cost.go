@@ -137,7 +137,9 @@ func (g *globals) newCostEngine(q query.Querier, book *pricing.Book) (*cost.Engi
 		PodLabelKeys: g.cfg.Cost.PodLabelKeys,
 		DefaultCloud: g.cfg.Cost.DefaultCloud,
 		UsageWindow:  time.Duration(g.cfg.Cost.UsageWindow),
-		Logger:       g.logger.With("engine", cost.EngineName),
+
+		Recommendations: g.cfg.Cost.RecommendConfig(),
+		Logger:          g.logger.With("engine", cost.EngineName),
 	})
 }
 
@@ -184,7 +186,15 @@ func (c *costReportCommand) run(ctx context.Context, g *globals) int {
 	report := costReportJSON{Report: snap.Report()}
 	var noWindowData error
 	if window > 0 {
-		report.Compare, err = compareWindows(ctx, engine, at, window, timeout)
+		// The windows' cycles need no savings recommendations, whose p95
+		// subqueries are the costliest queries of a cycle.
+		compareEngine, err := g.newCostEngine(src.querier, book)
+		if err != nil {
+			fmt.Fprintf(g.stderr, "stratus: %v\n", err)
+			return exitError
+		}
+		compareEngine.DisableRecommendations()
+		report.Compare, err = compareWindows(ctx, compareEngine, at, window, timeout)
 		switch {
 		case errors.Is(err, errNoWindowData):
 			noWindowData = err
@@ -257,7 +267,32 @@ func writeCostText(w io.Writer, r cost.Report) error {
 				orDash(u.Cloud), orDash(u.Region), orDash(u.InstanceType), u.Reason)
 		}
 	}
+	writeRecommendationsText(tw, r)
 	return tw.Flush()
+}
+
+// writeRecommendationsText writes the savings recommendations, one a line with
+// its reason.
+func writeRecommendationsText(w io.Writer, r cost.Report) {
+	if r.RecommendationError != "" {
+		fmt.Fprintf(w, "\nNo savings recommendations: %s\n", r.RecommendationError)
+		return
+	}
+	if len(r.Recommendations) == 0 {
+		return
+	}
+	// No total: a node rightsizing and the requests on it overlap.
+	fmt.Fprintf(w, "\nRecommendations (%d), savings in %s per month of 730 hours:\n",
+		len(r.Recommendations), r.Currency)
+	fmt.Fprintln(w, "KIND\tRESOURCE\tSERVICE\tPER MONTH\tREASON")
+	for _, rec := range r.Recommendations {
+		bound := ""
+		if rec.UpperBound {
+			bound = " (at most)"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%.2f%s\t%s\n", rec.Kind, rec.ResourceID, rec.Service,
+			rec.SavingsPerMonth, bound, rec.Reason)
+	}
 }
 
 func orDash(s string) string {

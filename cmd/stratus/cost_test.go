@@ -65,6 +65,14 @@ func TestCostReport(t *testing.T) {
 	for _, r := range report.Resources {
 		require.Equal(t, pricing.SourceSnapshot, r.PriceSource)
 	}
+	require.Empty(t, report.RecommendationError)
+	require.NotEmpty(t, report.Recommendations, "the world's requests exceed its usage")
+	for _, r := range report.Recommendations {
+		require.Positive(t, r.SavingsPerHour, r.ResourceID)
+		require.InEpsilon(t, r.SavingsPerHour*pricing.HoursPerMonth, r.SavingsPerMonth, 1e-12)
+		require.NotEmpty(t, r.Kind)
+		require.NotEmpty(t, r.Reason)
+	}
 
 	code, out, stderr = runCommand(t, storage, world, "cost", "report")
 	require.Equal(t, exitOK, code, stderr)
@@ -73,6 +81,8 @@ func TestCostReport(t *testing.T) {
 	require.Regexp(t, `frontend\s+\S+\s+prod-\S+\s+\d+\.\d{4}\s+compute=`, out)
 	require.Contains(t, out, "__idle__")
 	require.NotContains(t, out, "Unpriced")
+	require.Regexp(t, `Recommendations \(\d+\), savings in USD per month`, out)
+	require.Regexp(t, `over_requested_container\s+\S+/\S+\s+\S+\s+\d+\.\d{2}\s+`, out)
 }
 
 func keys(m map[string]float64) []string {

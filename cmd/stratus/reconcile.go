@@ -120,6 +120,9 @@ func (c *costReconcileCommand) run(ctx context.Context, g *globals) int {
 	if err != nil {
 		return fail(err)
 	}
+	// Hour after hour over a billing period, the recommendations' week-long p95
+	// queries would cost far more than the estimates they do not feed.
+	engine.DisableRecommendations()
 	period := in.Period()
 	dataStart, dataEnd := time.Time{}, time.Time{}
 	if src.embedded != nil {

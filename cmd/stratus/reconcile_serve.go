@@ -25,10 +25,14 @@ import (
 // logged and the last good errors are kept; it never fails the cost cycle.
 type billingCostEngine struct {
 	analysis.Engine
-	files    []string
-	embedded *query.Embedded
-	storage  string
-	logger   *slog.Logger
+	// estimator runs the cost engine over a billing period: the same engine
+	// without recommendations, whose week-long queries would be repeated for
+	// every hour of the period.
+	estimator analysis.Engine
+	files     []string
+	embedded  *query.Embedded
+	storage   string
+	logger    *slog.Logger
 
 	mu     sync.Mutex
 	seen   map[string]string // file → size and modification time last reconciled
@@ -84,7 +88,7 @@ func (e *billingCostEngine) reconcile(ctx context.Context) error {
 	if !ok {
 		timeout = time.Hour
 	}
-	in.Estimates, err = estimateWindows(ctx, e.Engine, windows, timeout)
+	in.Estimates, err = estimateWindows(ctx, e.estimator, windows, timeout)
 	if err != nil {
 		return err
 	}

@@ -278,7 +278,11 @@ func TestBillingCostEngine(t *testing.T) {
 	require.NoError(t, err)
 	inner, err := g.newCostEngine(src.querier, book)
 	require.NoError(t, err)
-	e := &billingCostEngine{Engine: inner, files: []string{filepath.Join(dir, "billing_focus.csv")},
+	estimator, err := g.newCostEngine(src.querier, book)
+	require.NoError(t, err)
+	estimator.DisableRecommendations()
+	e := &billingCostEngine{Engine: inner, estimator: estimator,
+		files:    []string{filepath.Join(dir, "billing_focus.csv")},
 		embedded: src.embedded, storage: g.storagePath, logger: g.logger}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -204,9 +204,15 @@ func (g *globals) newServer(c *serveCommand) (*server, error) {
 	var costJob analysis.Engine = costEngine
 	var billingEngine *billingCostEngine
 	if files := g.cfg.Cost.BillingExports; len(files) > 0 {
-		billingEngine = &billingCostEngine{Engine: costEngine, files: files,
-			embedded: src.embedded, storage: g.storagePath, logger: g.logger.With("engine",
-				cost.EngineName)}
+		estimator, err := g.newCostEngine(src.querier, book)
+		if err != nil {
+			_ = src.close()
+			return nil, err
+		}
+		estimator.DisableRecommendations()
+		billingEngine = &billingCostEngine{Engine: costEngine, estimator: estimator,
+			files: files, embedded: src.embedded, storage: g.storagePath,
+			logger: g.logger.With("engine", cost.EngineName)}
 		costJob = billingEngine
 	}
 	engines := g.cfg.Engines
