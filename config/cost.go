@@ -30,6 +30,11 @@ type CostConfig struct {
 	// stratus_cost_billing_error_ratio{cloud}. Each cost cycle checks whether a
 	// file's size or modification time changed and re-reads them only then.
 	BillingExports []string `yaml:"billing_exports"`
+	// ApplyCalibration multiplies node prices by the per-cloud factor the latest
+	// reconciliation learned (<storage.path>/calibration.json), so that
+	// estimates follow the bill. Off by default: a factor hides why the
+	// estimate and the bill differ.
+	ApplyCalibration bool `yaml:"apply_calibration"`
 	// RecommendationLookback is how far back p95 usage is read for the
 	// savings recommendations; a shorter history is used as it is, and the
 	// reason says how long it was.

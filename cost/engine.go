@@ -73,7 +73,11 @@ type EngineConfig struct {
 	// Recommendations sets the thresholds of the savings recommendations, or
 	// turns them and their two queries off.
 	Recommendations RecommendConfig
-	Logger          *slog.Logger
+	// Calibration, when set, gives the factors learned from billing exports
+	// (see Calibration); each node's price is multiplied by its cloud's factor
+	// after the discount. It is called once a cycle.
+	Calibration func() Calibration
+	Logger      *slog.Logger
 }
 
 // Engine is the cost engine: each cycle it reads nodes, pods, requests and
@@ -124,6 +128,11 @@ func NewEngine(q query.Querier, cfg EngineConfig) (*Engine, error) {
 // off, for engines run many times over past windows.
 func (e *Engine) DisableRecommendations() { e.cfg.Recommendations.Disabled = true }
 
+// DisableCalibration makes the engine price nodes without the learned
+// calibration: reconciliation measures the estimates as they are, or it would
+// learn from its own correction.
+func (e *Engine) DisableCalibration() { e.cfg.Calibration = nil }
+
 // Name implements analysis.Engine.
 func (e *Engine) Name() string { return EngineName }
 
@@ -153,11 +162,14 @@ type Snapshot struct {
 
 // PricedNode is a node and the price it was charged at.
 type PricedNode struct {
-	Cluster, Name, ResourceID     string
-	Cloud, Region, InstanceType   string
-	ListPricePerHour              float64
-	DiscountPercent               float64
-	CostPerHour                   float64 // ListPricePerHour less the discount
+	Cluster, Name, ResourceID   string
+	Cloud, Region, InstanceType string
+	ListPricePerHour            float64
+	DiscountPercent             float64
+	// CalibrationFactor is the billed/estimated factor applied, 1 without one.
+	CalibrationFactor float64
+	// CostPerHour is ListPricePerHour less the discount, times the calibration.
+	CostPerHour                   float64
 	PriceSource, SplitSource      string
 	CPUPerCoreHour, MemPerGiBHour float64
 	// VCPU and MemoryGiB are the size of the node's type, from its price (or
@@ -532,6 +544,10 @@ func (e *Engine) cloudOf(providerID string) string {
 // shrink with it: conservation holds against the discounted price. Account-
 // and service-scoped discounts do not apply to shared nodes.
 func (e *Engine) priceNodes(o *observations) ([]Node, []PricedNode, []UnpricedNode) {
+	var cal Calibration // no factors: Factor answers 1
+	if e.cfg.Calibration != nil {
+		cal = e.cfg.Calibration()
+	}
 	var (
 		nodes    []Node
 		priced   []PricedNode
@@ -588,12 +604,14 @@ func (e *Engine) priceNodes(o *observations) ([]Node, []PricedNode, []UnpricedNo
 		}
 
 		discount := e.cfg.Book.Discount(cloud, "", "")
-		factor := 1 - discount/100
+		calibration := cal.Factor(cloud, price.Currency)
+		factor := (1 - discount/100) * calibration
 		pn := PricedNode{
 			Cluster: n.cluster, Name: n.name, ResourceID: resourceID,
 			Cloud: cloud, Region: n.region, InstanceType: n.instanceType,
 			ListPricePerHour: price.Value, DiscountPercent: discount,
-			CostPerHour: price.Value * factor, PriceSource: price.Source, SplitSource: split,
+			CalibrationFactor: calibration,
+			CostPerHour:       price.Value * factor, PriceSource: price.Source, SplitSource: split,
 			CPUPerCoreHour: cpuRate * factor, MemPerGiBHour: memRate * factor,
 			VCPU: price.VCPU, MemoryGiB: price.MemoryGiB,
 			AllocatableCores: cores, AllocatableMemoryGiB: mem,

@@ -295,3 +295,34 @@ func TestEngineQueriesIndependentOfSize(t *testing.T) {
 	require.Greater(t, pods[400], 5*pods[40])
 	t.Logf("%d queries a cycle for %d and %d running pods", counts[40], pods[40], pods[400])
 }
+
+// TestCalibrationScalesNodePrices: a learned factor multiplies each node's price
+// after the discount, and cost per service still adds up to it.
+func TestCalibrationScalesNodePrices(t *testing.T) {
+	e, _, at := simWorld(t, sim.Options{Scenario: "steady", Seed: 1})
+	cal := cost.Calibration{Clouds: []cost.CloudCalibration{
+		{Cloud: "aws", Currency: "USD", Factor: 0.9},
+	}}
+	snap := runEngine(t, e, cost.EngineConfig{Book: defaultBook(t),
+		Calibration: func() cost.Calibration { return cal }}, at)
+	require.NotEmpty(t, snap.Nodes)
+	for _, n := range snap.Nodes {
+		want := 1.0
+		if n.Cloud == "aws" {
+			want = 0.9
+		}
+		require.Equal(t, want, n.CalibrationFactor, n.Name)
+		require.InDelta(t, n.ListPricePerHour*want, n.CostPerHour, 1e-12, n.Name)
+	}
+	require.NoError(t, snap.Result.CheckConservation(cost.ConservationTolerance))
+
+	engine, err := cost.NewEngine(e, cost.EngineConfig{Book: defaultBook(t),
+		Calibration: func() cost.Calibration { return cal }})
+	require.NoError(t, err)
+	engine.DisableCalibration()
+	v, err := engine.Run(context.Background(), at)
+	require.NoError(t, err)
+	for _, n := range v.(*cost.Snapshot).Nodes {
+		require.Equal(t, 1.0, n.CalibrationFactor, "reconciliation prices uncalibrated")
+	}
+}

@@ -68,8 +68,10 @@ type ResourceReport struct {
 	InstanceType     string  `json:"instance_type"`
 	ListPricePerHour float64 `json:"list_price_per_hour"`
 	DiscountPercent  float64 `json:"discount_percent"`
-	CostPerHour      float64 `json:"cost_per_hour"`
-	PriceSource      string  `json:"price_source"`
+	// CalibrationFactor is the billed/estimated factor applied (1 without one).
+	CalibrationFactor float64 `json:"calibration_factor"`
+	CostPerHour       float64 `json:"cost_per_hour"`
+	PriceSource       string  `json:"price_source"`
 }
 
 // UnpricedReport is a resource left out of the totals, and why.
@@ -142,7 +144,8 @@ func (s *Snapshot) Report() Report {
 			ResourceID: n.ResourceID, ResourceType: ResourceTypeNode, Cluster: n.Cluster,
 			Node: n.Name, Cloud: n.Cloud, Region: n.Region, InstanceType: n.InstanceType,
 			ListPricePerHour: n.ListPricePerHour, DiscountPercent: n.DiscountPercent,
-			CostPerHour: n.CostPerHour, PriceSource: n.PriceSource,
+			CalibrationFactor: n.CalibrationFactor,
+			CostPerHour:       n.CostPerHour, PriceSource: n.PriceSource,
 		})
 	}
 	for _, u := range s.Unpriced {

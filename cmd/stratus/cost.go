@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -139,8 +140,29 @@ func (g *globals) newCostEngine(q query.Querier, book *pricing.Book) (*cost.Engi
 		UsageWindow:  time.Duration(g.cfg.Cost.UsageWindow),
 
 		Recommendations: g.cfg.Cost.RecommendConfig(),
+		Calibration:     g.calibration(),
 		Logger:          g.logger.With("engine", cost.EngineName),
 	})
+}
+
+// calibration returns the reader of the learned calibration when the
+// configuration applies it, else nil. A missing file means no factors yet; a
+// file that cannot be read is logged and ignored.
+func (g *globals) calibration() func() cost.Calibration {
+	if !g.cfg.Cost.ApplyCalibration {
+		return nil
+	}
+	path := filepath.Join(g.storagePath, calibrationFile)
+	return func() cost.Calibration {
+		cal, err := readCalibration(path)
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				g.logger.Warn("calibration not applied", "file", path, "err", err)
+			}
+			return cost.Calibration{}
+		}
+		return cal
+	}
 }
 
 // run allocates cost once. It exits 2 (inconclusive) when no resource could be

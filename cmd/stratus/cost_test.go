@@ -214,3 +214,37 @@ func TestServeCost(t *testing.T) {
 	require.InEpsilon(t, report.TotalPerHour, sum, 1e-9)
 	require.False(t, math.IsNaN(sum))
 }
+
+// TestCostReportAppliesCalibration: with cost.apply_calibration, the factors a
+// reconciliation saved under --storage.path scale the nodes of their cloud.
+func TestCostReportAppliesCalibration(t *testing.T) {
+	world := "--source.openmetrics=" + costWorld(t)
+	dir := t.TempDir()
+	require.NoError(t, writeCalibration(filepath.Join(dir, calibrationFile), cost.Calibration{
+		Clouds: []cost.CloudCalibration{{Cloud: "gcp", Currency: "USD", Factor: 0.95}},
+	}))
+	report := func(cfg string) cost.Report {
+		code, out, stderr := runCommand(t, "--storage.path="+dir, world,
+			"--config.file="+writeTemp(t, "stratus.yml", cfg), "cost", "report", "--output=json")
+		require.Equal(t, exitOK, code, stderr)
+		var r cost.Report
+		require.NoError(t, json.Unmarshal([]byte(out), &r))
+		return r
+	}
+	plain := report("")
+	calibrated := report("cost:\n  apply_calibration: true\n")
+	require.Len(t, calibrated.Resources, len(plain.Resources))
+	for i, r := range calibrated.Resources {
+		want := 1.0
+		if r.Cloud == "gcp" {
+			want = 0.95
+		}
+		require.Equal(t, want, r.CalibrationFactor, r.ResourceID)
+		require.Equal(t, 1.0, plain.Resources[i].CalibrationFactor)
+	}
+	require.Less(t, calibrated.TotalPerHour, plain.TotalPerHour)
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, calibrationFile), []byte("{"), 0o600))
+	broken := report("cost:\n  apply_calibration: true\n")
+	require.Equal(t, plain.TotalPerHour, broken.TotalPerHour, "an unreadable file applies nothing")
+}

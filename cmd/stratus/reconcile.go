@@ -123,6 +123,7 @@ func (c *costReconcileCommand) run(ctx context.Context, g *globals) int {
 	// Hour after hour over a billing period, the recommendations' week-long p95
 	// queries would cost far more than the estimates they do not feed.
 	engine.DisableRecommendations()
+	engine.DisableCalibration()
 	period := in.Period()
 	dataStart, dataEnd := time.Time{}, time.Time{}
 	if src.embedded != nil {

@@ -210,6 +210,7 @@ func (g *globals) newServer(c *serveCommand) (*server, error) {
 			return nil, err
 		}
 		estimator.DisableRecommendations()
+		estimator.DisableCalibration()
 		billingEngine = &billingCostEngine{Engine: costEngine, estimator: estimator,
 			files: files, embedded: src.embedded, storage: g.storagePath,
 			logger: g.logger.With("engine", cost.EngineName)}
