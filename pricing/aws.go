@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/pricing/types"
 	"github.com/aws/smithy-go/logging"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	httpretry "github.com/stratus-monitoring/stratus/internal/retry"
 )
 
 // AWSPriceListSource is the source name of prices read from the AWS Price List
@@ -820,15 +822,5 @@ func awsRetryAfter(err error, now time.Time) (time.Duration, bool) {
 	if !errors.As(err, &re) || re.Response == nil || re.Response.Response == nil {
 		return 0, false
 	}
-	v := re.Response.Header.Get("Retry-After")
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
+	return httpretry.ParseAfter(re.Response.Header.Get("Retry-After"), now)
 }

@@ -8,13 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +21,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/common/version"
+
+	"github.com/stratus-monitoring/stratus/internal/retry"
 )
 
 // AzureSource is the source name of prices read from the Azure Retail Prices API.
@@ -229,7 +229,7 @@ func NewAzureFetcher(opts AzureOptions) (*AzureFetcher, error) {
 		f.retries = 0
 	}
 	if f.sleep == nil {
-		f.sleep = azureSleep
+		f.sleep = retry.Sleep
 	}
 	if f.now == nil {
 		f.now = time.Now
@@ -730,7 +730,7 @@ func (f *AzureFetcher) statusError(resp *http.Response) error {
 		transient:  resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500,
 		retryAfter: -1,
 	}
-	if d, ok := parseAzureRetryAfter(resp.Header.Get("Retry-After"), f.now()); ok {
+	if d, ok := retry.ParseAfter(resp.Header.Get("Retry-After"), f.now()); ok {
 		aerr.retryAfter = d
 	}
 	return aerr
@@ -763,44 +763,8 @@ func azureRedactURLError(err error) error {
 	return err
 }
 
-// parseAzureRetryAfter reads a Retry-After header: delay seconds or an HTTP date.
-func parseAzureRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(now)), true
-	}
-	return 0, false
-}
-
 // backoff returns the wait before retry attempt+1 with full jitter, so that
 // many clients throttled at once do not come back at once.
 func (f *AzureFetcher) backoff(attempt int) time.Duration {
-	ceiling := f.backoffMax
-	if attempt < 30 {
-		ceiling = min(f.backoffMax, f.backoffBase<<attempt)
-	}
-	if ceiling <= 0 {
-		return 0
-	}
-	return rand.N(ceiling)
-}
-
-// azureSleep waits for d or until ctx ends.
-func azureSleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return retry.Backoff(attempt, f.backoffBase, f.backoffMax)
 }

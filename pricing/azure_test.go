@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -844,28 +843,6 @@ func TestAzurePartialFailure(t *testing.T) {
 	require.Equal(t, "eastus", prices[0].Region)
 }
 
-func TestParseAzureRetryAfter(t *testing.T) {
-	now := time.Date(2026, 8, 1, 12, 0, 0, 0, time.UTC)
-	for _, tc := range []struct {
-		in     string
-		want   time.Duration
-		wantOK bool
-	}{
-		{"", 0, false},
-		{"0", 0, true},
-		{"30", 30 * time.Second, true},
-		{" 5 ", 5 * time.Second, true},
-		{"-1", 0, false},
-		{"soon", 0, false},
-		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
-		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},
-	} {
-		got, ok := parseAzureRetryAfter(tc.in, now)
-		require.Equal(t, tc.wantOK, ok, tc.in)
-		require.Equal(t, tc.want, got, tc.in)
-	}
-}
-
 func TestAzureBackoffIsCappedFullJitter(t *testing.T) {
 	f := &AzureFetcher{backoffBase: 10 * time.Millisecond, backoffMax: 50 * time.Millisecond}
 	for _, tc := range []struct {
@@ -884,14 +861,6 @@ func TestAzureBackoffIsCappedFullJitter(t *testing.T) {
 			require.Less(t, d, tc.ceiling, "attempt %d", tc.attempt)
 		}
 	}
-}
-
-func TestAzureSleepEndsWithContext(t *testing.T) {
-	require.NoError(t, azureSleep(t.Context(), time.Millisecond))
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	err := azureSleep(ctx, time.Hour)
-	require.True(t, errors.Is(err, context.Canceled))
 }
 
 func TestAzureConnectionRefusedIsRetried(t *testing.T) {

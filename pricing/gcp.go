@@ -29,6 +29,8 @@ import (
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
 	htransport "google.golang.org/api/transport/http"
+
+	"github.com/stratus-monitoring/stratus/internal/retry"
 )
 
 // GCPSource is the source name of prices read from the Google Cloud Billing
@@ -777,7 +779,7 @@ func (r *gcpRetryer) Retry(err error) (time.Duration, bool) {
 	if !errors.As(err, &apiErr) {
 		return pause, true
 	}
-	if after, ok := gcpRetryAfter(apiErr.Header.Get("Retry-After"), time.Now()); ok {
+	if after, ok := retry.ParseAfter(apiErr.Header.Get("Retry-After"), time.Now()); ok {
 		if after > r.policy.maxRetryAfter {
 			return 0, false
 		}
@@ -806,20 +808,6 @@ func gcpRetryable(err error) bool {
 		(errors.As(err, &netErr) && netErr.Timeout()) ||
 		errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET)
-}
-
-// gcpRetryAfter reads a Retry-After header: seconds or an HTTP date.
-func gcpRetryAfter(header string, now time.Time) (time.Duration, bool) {
-	if header == "" {
-		return 0, false
-	}
-	if secs, err := strconv.Atoi(strings.TrimSpace(header)); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second, true
-	}
-	if at, err := http.ParseTime(header); err == nil {
-		return max(at.Sub(now), 0), true
-	}
-	return 0, false
 }
 
 // gcpFetchHeader carries the id of a Fetch from its ctx, through the Cloud

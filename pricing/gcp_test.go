@@ -894,30 +894,6 @@ func TestGCPRateOf(t *testing.T) {
 	}
 }
 
-func TestGCPRetryAfter(t *testing.T) {
-	now := time.Date(2026, 8, 1, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		header string
-		want   time.Duration
-		ok     bool
-	}{
-		{"", 0, false},
-		{"7", 7 * time.Second, true},
-		{"0", 0, true},
-		{"-3", 0, false},
-		{"Sat, 01 Aug 2026 12:00:30 GMT", 30 * time.Second, true},
-		{"Sat, 01 Aug 2026 11:00:00 GMT", 0, true},
-		{"soon", 0, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.header, func(t *testing.T) {
-			got, ok := gcpRetryAfter(tt.header, now)
-			require.Equal(t, tt.ok, ok)
-			require.Equal(t, tt.want, got)
-		})
-	}
-}
-
 func TestGCPMachineShapes(t *testing.T) {
 	byName := map[string]gcpMachineShape{}
 	for family, shapes := range gcpMachineShapes {

@@ -8,11 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
@@ -21,6 +19,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/common/version"
+
+	"github.com/stratus-monitoring/stratus/internal/retry"
 )
 
 // SourcePrometheus is the source name the HTTP Querier reports to its
@@ -137,7 +137,7 @@ func NewHTTP(opts HTTPOptions) (*HTTP, error) {
 		h.retries = 0
 	}
 	if h.sleep == nil {
-		h.sleep = sleepContext
+		h.sleep = retry.Sleep
 	}
 	if h.logger == nil {
 		h.logger = promslog.NewNopLogger()
@@ -333,14 +333,7 @@ func (h *HTTP) attempt(
 
 // backoff returns the wait before retry number attempt+1.
 func (h *HTTP) backoff(attempt int) time.Duration {
-	ceiling := h.backoffMax
-	if attempt < 30 {
-		ceiling = min(h.backoffMax, h.backoffBase<<attempt)
-	}
-	if ceiling <= 0 {
-		return 0
-	}
-	return rand.N(ceiling)
+	return retry.Backoff(attempt, h.backoffBase, h.backoffMax)
 }
 
 func (h *HTTP) logWarnings(expr string, warnings v1.Warnings) {
@@ -380,7 +373,7 @@ func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error
 		return resp, err
 	}
 	rec.status = resp.StatusCode
-	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+	if d, ok := retry.ParseAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 		rec.retryAfter = d
 	}
 	if resp.StatusCode == http.StatusServiceUnavailable {
@@ -400,23 +393,6 @@ func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error
 		}
 	}
 	return resp, err
-}
-
-// parseRetryAfter reads a Retry-After header, in delay seconds or as an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.Atoi(v); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(now)), true
-	}
-	return 0, false
 }
 
 // isTransient reports whether a failed attempt is worth repeating: the server
@@ -459,18 +435,6 @@ func orDefault[T comparable](v, def T) T {
 		return def
 	}
 	return v
-}
-
-// sleepContext waits for d or until ctx ends.
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // redactURLError drops the URL text from a parse error, since it may carry a

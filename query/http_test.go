@@ -574,28 +574,6 @@ func TestNewHTTPErrors(t *testing.T) {
 	}
 }
 
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	cases := []struct {
-		in     string
-		want   time.Duration
-		wantOK bool
-	}{
-		{"", 0, false},
-		{"7", 7 * time.Second, true},
-		{"0", 0, true},
-		{"-3", 0, false},
-		{"soon", 0, false},
-		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
-		{now.Add(-time.Minute).Format(http.TimeFormat), 0, true},
-	}
-	for _, tc := range cases {
-		got, ok := parseRetryAfter(tc.in, now)
-		require.Equal(t, tc.wantOK, ok, tc.in)
-		require.Equal(t, tc.want, got, tc.in)
-	}
-}
-
 func TestHTTPBackoff(t *testing.T) {
 	h := &HTTP{backoffBase: 100 * time.Millisecond, backoffMax: time.Second}
 	for attempt := range 40 {
