@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/stratus-monitoring/stratus/internal/atomicfile"
 )
 
 // cacheVersion is the version of the cache file format; a file of another
@@ -89,27 +91,7 @@ func (c Cache) Save(source string, fetchedAt time.Time, prices []Price) error {
 		return fmt.Errorf("price cache for %s: %w", source, err)
 	}
 
-	path := c.Path(source)
-	if err := os.MkdirAll(c.Dir, 0o750); err != nil {
-		return fmt.Errorf("price cache: %w", err)
-	}
-	tmp, err := os.CreateTemp(c.Dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("price cache: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("price cache %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("price cache %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("price cache %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.Write(c.Path(source), data); err != nil {
 		return fmt.Errorf("price cache: %w", err)
 	}
 	return nil

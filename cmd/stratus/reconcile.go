@@ -20,6 +20,7 @@ import (
 	"github.com/stratus-monitoring/stratus/analysis"
 	"github.com/stratus-monitoring/stratus/cost"
 	"github.com/stratus-monitoring/stratus/cost/billing"
+	"github.com/stratus-monitoring/stratus/internal/atomicfile"
 	"github.com/stratus-monitoring/stratus/query"
 )
 
@@ -330,26 +331,11 @@ func estimateWindows(ctx context.Context, engine analysis.Engine, windows []cost
 // writeCalibration writes the calibration atomically: to a temporary file in
 // the same directory, then renamed over the old one.
 func writeCalibration(path string, cal cost.Calibration) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return fmt.Errorf("--storage.path: %w", err)
-	}
 	data, err := json.MarshalIndent(cal, "", "  ")
 	if err != nil {
 		return fmt.Errorf("calibration: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".calibration-*.json")
-	if err != nil {
-		return fmt.Errorf("--storage.path: %w", err)
-	}
-	_, err = tmp.Write(append(data, '\n'))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp.Name())
+	if err := atomicfile.Write(path, append(data, '\n')); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
