@@ -14,6 +14,9 @@ type CostCollector struct {
 	currency string
 
 	serviceCost, resourceCost, unpriced, info, savings *prometheus.Desc
+	serviceInfo                                        *prometheus.Desc
+	spotOnDemand, skipped                              *prometheus.Desc
+	perRequest, featureCost                            *prometheus.Desc
 
 	billingErrors func() map[string]float64
 	billingError  *prometheus.Desc
@@ -41,8 +44,9 @@ func NewCostCollector(snapshot func() *analysis.Snapshot, currency string) *Cost
 				"that sum() equals the cost of every priced resource.",
 			[]string{"service", "namespace", "cluster", "cloud", "region", "component"}, nil),
 		resourceCost: prometheus.NewDesc("stratus_resource_cost_per_hour",
-			"Cost per hour of a priced resource (a Kubernetes node), discounts applied, in "+
-				"the currency of stratus_cost_info.",
+			"Cost per hour of a priced resource (a Kubernetes node, or a resource of the "+
+				"inventory such as a VM, a database or a volume), discounts applied, in the "+
+				"currency of stratus_cost_info.",
 			[]string{"resource_id", "resource_type", "cloud", "region"}, nil),
 		unpriced: prometheus.NewDesc("stratus_cost_unpriced_resources",
 			"Resources with no usable price at the latest cost cycle, by reason; their cost "+
@@ -56,10 +60,37 @@ func NewCostCollector(snapshot func() *analysis.Snapshot, currency string) *Cost
 		savings: prometheus.NewDesc("stratus_cost_savings_per_hour",
 			"Estimated savings per hour of a recommendation, in the currency of "+
 				"stratus_cost_info: kind is over_requested_container (resource_id "+
-				"cluster/namespace/service/container), idle_node or node_rightsizing "+
-				"(resource_id the node's); service is the container's, or __idle__ of the "+
-				"node's cluster.",
+				"cluster/namespace/service/container), idle_node, node_rightsizing or "+
+				"spot_candidate (resource_id the node's), or commitment (resource_id "+
+				"cluster/region/instance_type); service is the container's, or __idle__ of "+
+				"the nodes' cluster.",
 			[]string{"service", "namespace", "cluster", "resource_id", "kind"}, nil),
+		serviceInfo: prometheus.NewDesc("stratus_service_info",
+			"Always 1; the team and owner of a service (empty where unknown), from the team "+
+				"and owner keys (cost.tag_keys) of its pods' labels and its resources' tags, "+
+				"the majority where they disagree. One series per service the cost engine "+
+				"charges, so that rules can join it with group_left.",
+			[]string{"service", "namespace", "cluster", "team", "owner"}, nil),
+		spotOnDemand: prometheus.NewDesc("stratus_cost_spot_nodes_priced_on_demand",
+			"Spot nodes priced at their on-demand price at the latest cost cycle, per cloud, "+
+				"because the price book has no spot price for them and cost.spot_discounts "+
+				"none for their cloud: their cost is overstated.",
+			[]string{"cloud"}, nil),
+		skipped: prometheus.NewDesc("stratus_cost_recommendations_skipped",
+			"Commitment and spot candidates found at the latest cost cycle that got no "+
+				"recommendation, by kind and reason: no committed or spot price in the price "+
+				"book and no configured discount, no on-demand price, or too short a history.",
+			[]string{"kind", "reason"}, nil),
+		perRequest: prometheus.NewDesc("stratus_service_cost_per_request",
+			"Cost of one request to the service, in the currency of stratus_cost_info: its "+
+				"cost per hour over the requests it serves in an hour (server spans of span "+
+				"metrics, else Istio's server-side requests); absent without requests.",
+			[]string{"service", "namespace", "cluster"}, nil),
+		featureCost: prometheus.NewDesc("stratus_service_feature_cost_per_hour",
+			"The service's cost per hour split over its features (the span names of its "+
+				"server spans) in proportion to the time spent serving each (requests × mean "+
+				"latency); feature=\"__other__\" sums those beyond cost.max_features.",
+			[]string{"service", "namespace", "cluster", "feature"}, nil),
 		info: prometheus.NewDesc("stratus_cost_info",
 			"Always 1; names the currency every cost figure is in.",
 			[]string{"currency"}, nil),
@@ -74,6 +105,11 @@ func (c *CostCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.info
 	ch <- c.billingError
 	ch <- c.savings
+	ch <- c.serviceInfo
+	ch <- c.spotOnDemand
+	ch <- c.skipped
+	ch <- c.perRequest
+	ch <- c.featureCost
 }
 
 // Collect implements prometheus.Collector. Before the first successful cycle
@@ -107,6 +143,28 @@ func (c *CostCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.savings, prometheus.GaugeValue,
 			r.SavingsPerHour, r.Service.Name, r.Service.Namespace, r.Service.Cluster,
 			r.ResourceID, r.Kind)
+	}
+	for _, s := range snap.Services() {
+		md := snap.ServiceInfo[s]
+		ch <- prometheus.MustNewConstMetric(c.serviceInfo, prometheus.GaugeValue, 1,
+			s.Name, s.Namespace, s.Cluster, md.Team, md.Owner)
+	}
+	for _, n := range snap.SpotNodesPricedOnDemand() {
+		ch <- prometheus.MustNewConstMetric(c.spotOnDemand, prometheus.GaugeValue,
+			float64(n.Count), n.Cloud)
+	}
+	for _, u := range snap.UnitCosts {
+		s := u.Service
+		ch <- prometheus.MustNewConstMetric(c.perRequest, prometheus.GaugeValue,
+			u.CostPerRequest, s.Name, s.Namespace, s.Cluster)
+		for _, f := range u.Features {
+			ch <- prometheus.MustNewConstMetric(c.featureCost, prometheus.GaugeValue,
+				f.CostPerHour, s.Name, s.Namespace, s.Cluster, f.Route)
+		}
+	}
+	for _, sc := range cost.SkippedCounts(snap.SkippedRecommendations) {
+		ch <- prometheus.MustNewConstMetric(c.skipped, prometheus.GaugeValue,
+			float64(sc.Count), sc.Kind, sc.Reason)
 	}
 	for _, u := range snap.UnpricedCounts() {
 		ch <- prometheus.MustNewConstMetric(c.unpriced, prometheus.GaugeValue,

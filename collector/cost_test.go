@@ -42,6 +42,9 @@ func TestCostCollector(t *testing.T) {
 		{Name: "a", Cloud: "gcp", Reason: "unknown_product"},
 		{Name: "b", Cloud: "gcp", Reason: "unknown_product"},
 		{Name: "c", Cloud: "", Reason: cost.ReasonNoCloud},
+	}, ServiceInfo: map[identity.Service]identity.Metadata{
+		{Cluster: "eu", Namespace: "shop", Name: "web"}: {Team: "payments", Owner: "ana"},
+		{Name: "ledger"}: {Team: "finance"},
 	}}
 
 	job := analysis.Job{Engine: fixedCostEngine{snap}, Interval: time.Minute, Timeout: time.Second}
@@ -65,7 +68,7 @@ stratus_cost_info{currency="EUR"} 1
 # TYPE stratus_cost_unpriced_resources gauge
 stratus_cost_unpriced_resources{cloud="",reason="no_cloud"} 1
 stratus_cost_unpriced_resources{cloud="gcp",reason="unknown_product"} 2
-# HELP stratus_resource_cost_per_hour Cost per hour of a priced resource (a Kubernetes node), discounts applied, in the currency of stratus_cost_info.
+# HELP stratus_resource_cost_per_hour Cost per hour of a priced resource (a Kubernetes node, or a resource of the inventory such as a VM, a database or a volume), discounts applied, in the currency of stratus_cost_info.
 # TYPE stratus_resource_cost_per_hour gauge
 stratus_resource_cost_per_hour{cloud="aws",region="eu-west-1",resource_id="aws:///eu-west-1a/i-1",resource_type="kubernetes_node"} 2
 # HELP stratus_service_cost_per_hour Cost per hour charged to the service, in the currency of stratus_cost_info, by cloud, region and component; service="__idle__" is capacity no container is charged for and "__unallocated__" cost whose service is not known, so that sum() equals the cost of every priced resource.
@@ -74,6 +77,10 @@ stratus_service_cost_per_hour{cloud="aws",cluster="eu",component="compute",names
 stratus_service_cost_per_hour{cloud="aws",cluster="eu",component="memory",namespace="",region="eu-west-1",service="__idle__"} 0.375
 stratus_service_cost_per_hour{cloud="aws",cluster="eu",component="compute",namespace="shop",region="eu-west-1",service="web"} 0.375
 stratus_service_cost_per_hour{cloud="aws",cluster="eu",component="memory",namespace="shop",region="eu-west-1",service="web"} 0.125
+# HELP stratus_service_info Always 1; the team and owner of a service (empty where unknown), from the team and owner keys (cost.tag_keys) of its pods' labels and its resources' tags, the majority where they disagree. One series per service the cost engine charges, so that rules can join it with group_left.
+# TYPE stratus_service_info gauge
+stratus_service_info{cluster="",namespace="",owner="",service="ledger",team="finance"} 1
+stratus_service_info{cluster="eu",namespace="shop",owner="ana",service="web",team="payments"} 1
 `)))
 
 	problems, err := testutil.CollectAndLint(c)
@@ -139,11 +146,86 @@ func TestCostCollectorSavings(t *testing.T) {
 	sched.RunOnce(context.Background(), job)
 
 	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(`
-# HELP stratus_cost_savings_per_hour Estimated savings per hour of a recommendation, in the currency of stratus_cost_info: kind is over_requested_container (resource_id cluster/namespace/service/container), idle_node or node_rightsizing (resource_id the node's); service is the container's, or __idle__ of the node's cluster.
+# HELP stratus_cost_savings_per_hour Estimated savings per hour of a recommendation, in the currency of stratus_cost_info: kind is over_requested_container (resource_id cluster/namespace/service/container), idle_node, node_rightsizing or spot_candidate (resource_id the node's), or commitment (resource_id cluster/region/instance_type); service is the container's, or __idle__ of the nodes' cluster.
 # TYPE stratus_cost_savings_per_hour gauge
 stratus_cost_savings_per_hour{cluster="eu",kind="idle_node",namespace="",resource_id="aws:///eu-west-1a/i-1",service="__idle__"} 0.192
 stratus_cost_savings_per_hour{cluster="eu",kind="over_requested_container",namespace="shop",resource_id="eu/shop/web/web",service="web"} 0.0625
 `), "stratus_cost_savings_per_hour"))
+	problems, err := testutil.CollectAndLint(c)
+	require.NoError(t, err)
+	require.Empty(t, problems)
+}
+
+// TestCostCollectorSpotNodesPricedOnDemand checks
+// stratus_cost_spot_nodes_priced_on_demand: per cloud, the spot nodes priced at
+// on-demand for want of a spot price; spot nodes priced as spot and on-demand
+// nodes are not counted, and a cloud with none has no series.
+func TestCostCollectorSpotNodesPricedOnDemand(t *testing.T) {
+	result, err := cost.AllocateNodeCost(nil, nil)
+	require.NoError(t, err)
+	snap := &cost.Snapshot{Currency: "USD", Result: result, Nodes: []cost.PricedNode{
+		{Name: "a", Cloud: "aws", Purchase: pricing.Spot, PricedAs: cost.PricedAsOnDemand},
+		{Name: "b", Cloud: "aws", Purchase: pricing.Spot, PricedAs: cost.PricedAsOnDemand},
+		{Name: "c", Cloud: "gcp", Purchase: pricing.Spot, PricedAs: cost.PricedAsOnDemand},
+		{Name: "d", Cloud: "gcp", Purchase: pricing.Spot, PricedAs: cost.PricedAsSpot},
+		{Name: "e", Cloud: "azure", Purchase: pricing.Spot, PricedAs: cost.PricedAsSpotDiscount},
+		{Name: "f", Cloud: "azure", Purchase: pricing.OnDemand, PricedAs: cost.PricedAsOnDemand},
+	}}
+	job := analysis.Job{Engine: fixedCostEngine{snap}, Interval: time.Minute, Timeout: time.Second}
+	sched, err := analysis.NewScheduler([]analysis.Job{job},
+		func() time.Time { return time.Unix(1_700_000_000, 0) }, promslog.NewNopLogger(), nil)
+	require.NoError(t, err)
+	c := NewCostCollector(sched.Snapshot, "USD")
+	sched.RunOnce(context.Background(), job)
+
+	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(`
+# HELP stratus_cost_spot_nodes_priced_on_demand Spot nodes priced at their on-demand price at the latest cost cycle, per cloud, because the price book has no spot price for them and cost.spot_discounts none for their cloud: their cost is overstated.
+# TYPE stratus_cost_spot_nodes_priced_on_demand gauge
+stratus_cost_spot_nodes_priced_on_demand{cloud="aws"} 2
+stratus_cost_spot_nodes_priced_on_demand{cloud="gcp"} 1
+`), "stratus_cost_spot_nodes_priced_on_demand"))
+	problems, err := testutil.CollectAndLint(c)
+	require.NoError(t, err)
+	require.Empty(t, problems)
+}
+
+// TestCostCollectorUnitCostsAndSkips checks the cost per request and feature,
+// and the count of commitment and spot candidates left without a
+// recommendation.
+func TestCostCollectorUnitCostsAndSkips(t *testing.T) {
+	result, err := cost.AllocateNodeCost(nil, nil)
+	require.NoError(t, err)
+	web := identity.Service{Cluster: "eu", Namespace: "shop", Name: "web"}
+	snap := &cost.Snapshot{Currency: "USD", Result: result,
+		UnitCosts: []cost.UnitCost{{Service: web, RequestsPerSecond: 2, CostPerRequest: 0.5,
+			Features: []cost.RouteCost{{Route: "GET /cart", CostPerHour: 3},
+				{Route: cost.OtherFeature, CostPerHour: 1}}}},
+		SkippedRecommendations: []cost.SkippedRecommendation{
+			{Kind: cost.KindCommitment, ResourceID: "a", Reason: cost.SkipNoCommittedPrice},
+			{Kind: cost.KindCommitment, ResourceID: "b", Reason: cost.SkipNoCommittedPrice},
+			{Kind: cost.KindSpotCandidate, ResourceID: "c", Reason: cost.SkipNoSpotPrice},
+		}}
+	job := analysis.Job{Engine: fixedCostEngine{snap}, Interval: time.Minute, Timeout: time.Second}
+	sched, err := analysis.NewScheduler([]analysis.Job{job},
+		func() time.Time { return time.Unix(1_700_000_000, 0) }, promslog.NewNopLogger(), nil)
+	require.NoError(t, err)
+	c := NewCostCollector(sched.Snapshot, "USD")
+	sched.RunOnce(context.Background(), job)
+
+	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(`
+# HELP stratus_cost_recommendations_skipped Commitment and spot candidates found at the latest cost cycle that got no recommendation, by kind and reason: no committed or spot price in the price book and no configured discount, no on-demand price, or too short a history.
+# TYPE stratus_cost_recommendations_skipped gauge
+stratus_cost_recommendations_skipped{kind="commitment",reason="no_committed_price"} 2
+stratus_cost_recommendations_skipped{kind="spot_candidate",reason="no_spot_price"} 1
+# HELP stratus_service_cost_per_request Cost of one request to the service, in the currency of stratus_cost_info: its cost per hour over the requests it serves in an hour (server spans of span metrics, else Istio's server-side requests); absent without requests.
+# TYPE stratus_service_cost_per_request gauge
+stratus_service_cost_per_request{cluster="eu",namespace="shop",service="web"} 0.5
+# HELP stratus_service_feature_cost_per_hour The service's cost per hour split over its features (the span names of its server spans) in proportion to the time spent serving each (requests × mean latency); feature="__other__" sums those beyond cost.max_features.
+# TYPE stratus_service_feature_cost_per_hour gauge
+stratus_service_feature_cost_per_hour{cluster="eu",feature="GET /cart",namespace="shop",service="web"} 3
+stratus_service_feature_cost_per_hour{cluster="eu",feature="__other__",namespace="shop",service="web"} 1
+`), "stratus_cost_recommendations_skipped", "stratus_service_cost_per_request",
+		"stratus_service_feature_cost_per_hour"))
 	problems, err := testutil.CollectAndLint(c)
 	require.NoError(t, err)
 	require.Empty(t, problems)

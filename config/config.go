@@ -138,8 +138,8 @@ func Default() Config {
 }
 
 // Load reads and validates the file at path. Relative paths inside the file
-// (TLS certificates, password files, price files) are resolved against its
-// directory.
+// (TLS certificates, password files, price files, billing exports, inventory
+// files) are resolved against its directory.
 func Load(path string) (*Config, error) {
 	content, err := os.ReadFile(path)
 	if err != nil {
@@ -151,9 +151,12 @@ func Load(path string) (*Config, error) {
 	}
 	dir := filepath.Dir(path)
 	cfg.Prometheus.HTTPClient.SetDirectory(dir)
-	for i, f := range cfg.Pricing.Files {
-		if !filepath.IsAbs(f) {
-			cfg.Pricing.Files[i] = filepath.Join(dir, f)
+	for _, files := range [][]string{cfg.Pricing.Files, cfg.Cost.BillingExports,
+		cfg.Cost.Inventory} {
+		for i, f := range files {
+			if !filepath.IsAbs(f) {
+				files[i] = filepath.Join(dir, f)
+			}
 		}
 	}
 	return cfg, nil

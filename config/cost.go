@@ -3,13 +3,16 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
 
 	"github.com/stratus-monitoring/stratus/cost"
+	"github.com/stratus-monitoring/stratus/identity"
 )
 
 // CostConfig configures the cost engine; prices come from `pricing:`.
@@ -30,6 +33,20 @@ type CostConfig struct {
 	// stratus_cost_billing_error_ratio{cloud}. Each cost cycle checks whether a
 	// file's size or modification time changed and re-reads them only then.
 	BillingExports []string `yaml:"billing_exports"`
+	// Inventory are inventory files (see package inventory) listing the
+	// resources outside Kubernetes to price: virtual machines, databases,
+	// caches, brokers, load balancers, NAT gateways, volumes and buckets.
+	// Read at start and again whenever one changes.
+	Inventory []string `yaml:"inventory"`
+	// TagKeys say which tags of an inventory resource name its service, team
+	// and owner; the team and owner keys are read from pod labels too.
+	TagKeys TagKeysConfig `yaml:"tag_keys"`
+	// Serverless configures the cost of Lambda functions, Fargate tasks and
+	// Cloud Run services read from yace and stackdriver_exporter series.
+	Serverless ServerlessConfig `yaml:"serverless"`
+	// MaxFeatures is how many features (span names) of a service the cost per
+	// feature keeps apart; the rest are summed into __other__.
+	MaxFeatures int `yaml:"max_features"`
 	// ApplyCalibration multiplies node prices by the per-cloud factor the latest
 	// reconciliation learned (<storage.path>/calibration.json), so that
 	// estimates follow the bill. Off by default: a factor hides why the
@@ -48,6 +65,60 @@ type CostConfig struct {
 	// IdleNodeThreshold is the share of a node's allocatable capacity, above
 	// 0 and below 1, under which its requests and p95 usage make it idle.
 	IdleNodeThreshold float64 `yaml:"idle_node_threshold"`
+	// CommitmentMinHistory is the least history the steady count of on-demand
+	// nodes behind a commitment recommendation must cover: a commitment binds
+	// for a year or more.
+	CommitmentMinHistory model.Duration `yaml:"commitment_min_history"`
+	// SpotDiscounts are expected spot discounts per cloud, in percent off the
+	// on-demand price, for where the price book has no spot price: they price
+	// spot nodes and spot candidates. No default: without one, spot nodes are
+	// priced at on-demand and counted.
+	SpotDiscounts map[string]float64 `yaml:"spot_discounts"`
+	// CommitmentDiscounts are expected commitment discounts per cloud, in
+	// percent off the on-demand price, for where the price book has no
+	// reserved or committed price. No default: without either, no commitment
+	// is recommended.
+	CommitmentDiscounts map[string]float64 `yaml:"commitment_discounts"`
+}
+
+// ServerlessConfig configures the serverless part of the cost engine.
+type ServerlessConfig struct {
+	// Enabled runs the serverless queries each cycle.
+	Enabled bool `yaml:"enabled"`
+	// CloudWatchPeriod is the period of yace's CloudWatch statistics.
+	CloudWatchPeriod model.Duration `yaml:"cloudwatch_period"`
+	// StackdriverWindow is the rate() window over stackdriver_exporter's
+	// counters.
+	StackdriverWindow model.Duration `yaml:"stackdriver_window"`
+	// FunctionMemoryMiB is the configured memory of functions by ARN or name.
+	FunctionMemoryMiB map[string]float64 `yaml:"function_memory_mib"`
+	// ECSEC2Clusters are ECS clusters whose tasks run on EC2, not Fargate.
+	ECSEC2Clusters []string `yaml:"ecs_ec2_clusters"`
+}
+
+// CloudUsageConfig returns the serverless configuration for the engine.
+func (c CostConfig) CloudUsageConfig() cost.CloudUsageConfig {
+	s := c.Serverless
+	return cost.CloudUsageConfig{
+		Disabled:          !s.Enabled,
+		CloudWatchPeriod:  time.Duration(s.CloudWatchPeriod),
+		StackdriverWindow: time.Duration(s.StackdriverWindow),
+		FunctionMemoryMiB: maps.Clone(s.FunctionMemoryMiB),
+		ECSEC2Clusters:    slices.Clone(s.ECSEC2Clusters),
+	}
+}
+
+// TagKeysConfig lists the tag keys of each piece of ownership, tried in order.
+type TagKeysConfig struct {
+	Service []string `yaml:"service"`
+	Team    []string `yaml:"team"`
+	Owner   []string `yaml:"owner"`
+}
+
+// IdentityTagKeys returns the tag keys for the engine.
+func (c CostConfig) IdentityTagKeys() identity.TagKeys {
+	return identity.TagKeys{Service: c.TagKeys.Service, Team: c.TagKeys.Team,
+		Owner: c.TagKeys.Owner}
 }
 
 // RecommendConfig returns the recommendation thresholds for the engine.
@@ -61,6 +132,10 @@ func (c CostConfig) RecommendConfig() cost.RecommendConfig {
 		MinHistory:    time.Duration(c.RecommendationMinHistory),
 		Headroom:      headroom,
 		IdleThreshold: c.IdleNodeThreshold,
+
+		CommitmentMinHistory: time.Duration(c.CommitmentMinHistory),
+		SpotDiscounts:        maps.Clone(c.SpotDiscounts),
+		CommitmentDiscounts:  maps.Clone(c.CommitmentDiscounts),
 	}
 }
 
@@ -106,16 +181,73 @@ func (c CostConfig) validate() []fieldError {
 	if !(c.IdleNodeThreshold > 0 && c.IdleNodeThreshold < 1) {
 		add("idle_node_threshold", fmt.Errorf("%v is not in (0, 1)", c.IdleNodeThreshold))
 	}
-	seenFiles := map[string]bool{}
-	for i, path := range c.BillingExports {
-		field := fmt.Sprintf("billing_exports[%d]", i)
-		switch {
-		case strings.TrimSpace(path) == "":
-			add(field, errors.New("is empty"))
-		case seenFiles[path]:
-			add(field, fmt.Errorf("%q is listed twice", path))
+	if c.CommitmentMinHistory <= 0 {
+		add("commitment_min_history", errors.New("must be positive"))
+	}
+	errs = append(errs, validateCloudPercents("cost.spot_discounts", c.SpotDiscounts)...)
+	errs = append(errs,
+		validateCloudPercents("cost.commitment_discounts", c.CommitmentDiscounts)...)
+	if c.MaxFeatures < 1 {
+		add("max_features", fmt.Errorf("%d is not a positive number", c.MaxFeatures))
+	}
+	if c.Serverless.CloudWatchPeriod <= 0 || c.Serverless.StackdriverWindow <= 0 {
+		add("serverless", errors.New("cloudwatch_period and stackdriver_window must be positive"))
+	}
+	if err := c.CloudUsageConfig().Validate(); err != nil {
+		for _, e := range flattenJoined(err) {
+			field, msg, ok := strings.Cut(e.Error(), ": ")
+			if !ok {
+				field, msg = "", e.Error()
+			}
+			add(strings.TrimSuffix("serverless."+field, "."), errors.New(msg))
 		}
-		seenFiles[path] = true
+	}
+	for _, list := range []struct {
+		field string
+		items []string
+	}{
+		{"billing_exports", c.BillingExports},
+		{"inventory", c.Inventory},
+		{"tag_keys.service", c.TagKeys.Service},
+		{"tag_keys.team", c.TagKeys.Team},
+		{"tag_keys.owner", c.TagKeys.Owner},
+		{"serverless.ecs_ec2_clusters", c.Serverless.ECSEC2Clusters},
+	} {
+		seen := map[string]bool{}
+		for i, item := range list.items {
+			field := fmt.Sprintf("%s[%d]", list.field, i)
+			switch {
+			case strings.TrimSpace(item) == "":
+				add(field, errors.New("is empty"))
+			case seen[item]:
+				add(field, fmt.Errorf("%q is listed twice", item))
+			}
+			seen[item] = true
+		}
+	}
+	return errs
+}
+
+// validateCloudPercents checks a map from cloud to a discount in percent:
+// each cloud named without surrounding spaces, each percent in (0, 100).
+func validateCloudPercents(field string, percents map[string]float64) []fieldError {
+	var errs []fieldError
+	seen := map[string]bool{}
+	for _, cloud := range slices.Sorted(maps.Keys(percents)) {
+		p := percents[cloud]
+		folded := strings.ToLower(cloud)
+		switch {
+		case cloud == "" || cloud != strings.TrimSpace(cloud):
+			errs = append(errs, fieldError{field, fmt.Errorf("cloud %q is not a cloud name",
+				cloud)})
+		case seen[folded]:
+			errs = append(errs, fieldError{field + "." + cloud,
+				fmt.Errorf("cloud %q is listed twice (clouds are compared without case)", cloud)})
+		case !(p > 0 && p < 100):
+			errs = append(errs, fieldError{field + "." + cloud,
+				fmt.Errorf("%v is not a percentage in (0, 100)", p)})
+		}
+		seen[folded] = true
 	}
 	return errs
 }
@@ -163,5 +295,12 @@ func defaultCost() CostConfig {
 		RecommendationMinHistory: model.Duration(cost.DefaultRecommendationMinHistory),
 		RecommendationHeadroom:   cost.DefaultRecommendationHeadroom,
 		IdleNodeThreshold:        cost.DefaultIdleNodeThreshold,
+		CommitmentMinHistory:     model.Duration(cost.DefaultCommitmentMinHistory),
+		MaxFeatures:              cost.DefaultMaxFeatures,
+		Serverless: ServerlessConfig{
+			Enabled:           true,
+			CloudWatchPeriod:  model.Duration(cost.DefaultCloudWatchPeriod),
+			StackdriverWindow: model.Duration(cost.DefaultStackdriverWindow),
+		},
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratus-monitoring/stratus/cost"
+	"github.com/stratus-monitoring/stratus/identity"
 	"github.com/stratus-monitoring/stratus/pricing"
 )
 
@@ -24,6 +25,7 @@ func TestDefaultCost(t *testing.T) {
 	require.Equal(t, pricing.Config{}, cfg.Pricing)
 	require.Equal(t, cost.RecommendConfig{
 		Lookback: 7 * 24 * time.Hour, MinHistory: time.Hour, Headroom: 0.3, IdleThreshold: 0.1,
+		CommitmentMinHistory: 7 * 24 * time.Hour,
 	}, cfg.Cost.RecommendConfig())
 }
 
@@ -50,7 +52,18 @@ func TestLoadCostAndPricing(t *testing.T) {
 		RecommendationMinHistory: model.Duration(cost.DefaultRecommendationMinHistory),
 		RecommendationHeadroom:   cost.DefaultRecommendationHeadroom,
 		IdleNodeThreshold:        cost.DefaultIdleNodeThreshold,
-	}, cfg.Cost)
+		CommitmentMinHistory:     model.Duration(cost.DefaultCommitmentMinHistory),
+		BillingExports: []string{filepath.Join("testdata", "billing", "focus.csv"),
+			"/srv/exports/cur.parquet"},
+		Inventory:   []string{filepath.Join("testdata", "inventory.yaml")},
+		TagKeys:     TagKeysConfig{Service: []string{"service", "Service"}, Team: []string{"team"}},
+		MaxFeatures: 5,
+		Serverless: ServerlessConfig{Enabled: true, CloudWatchPeriod: model.Duration(time.Minute),
+			StackdriverWindow: model.Duration(cost.DefaultStackdriverWindow),
+			FunctionMemoryMiB: map[string]float64{"resize-images": 1024}},
+	}, cfg.Cost, "billing exports and inventory files resolve against the config file's directory")
+	require.Equal(t, identity.TagKeys{Service: []string{"service", "Service"},
+		Team: []string{"team"}}, cfg.Cost.IdentityTagKeys())
 	p := cfg.Pricing
 	require.Equal(t, model.Duration(12*time.Hour), p.RefreshInterval)
 	require.Equal(t, []string{filepath.Join("testdata", "prices.csv")}, p.Files,
@@ -79,6 +92,35 @@ func TestCostAndPricingErrorsNameLineAndField(t *testing.T) {
 			"line 2: cost.billing_exports[0]: is empty"},
 		{"export twice", "cost:\n  billing_exports: [a.csv, a.csv]\n",
 			`cost.billing_exports[1]: "a.csv" is listed twice`},
+		{"empty inventory", "cost:\n  inventory: [' ']\n", "line 2: cost.inventory[0]: is empty"},
+		{"max features", "cost:\n  max_features: 0\n",
+			"line 2: cost.max_features: 0 is not a positive number"},
+		{"cloudwatch period", "cost:\n  serverless:\n    cloudwatch_period: 1500ms\n",
+			"line 3: cost.serverless.cloudwatch_period: 1.5s is not a whole number of seconds"},
+		{"stackdriver window", "cost:\n  serverless:\n    stackdriver_window: 30s\n",
+			"line 3: cost.serverless.stackdriver_window: 30s is shorter than 1m"},
+		{"function memory", "cost:\n  serverless:\n    function_memory_mib: {f: 0}\n",
+			`cost.serverless.function_memory_mib["f"]: 0 is not a positive number of MiB`},
+		{"inventory twice", "cost:\n  inventory: [a.yaml, a.yaml]\n",
+			`cost.inventory[1]: "a.yaml" is listed twice`},
+		{"tag key twice", "cost:\n  tag_keys:\n    team: [team, team]\n",
+			`line 3: cost.tag_keys.team[1]: "team" is listed twice`},
+		{"unknown tag keys field", "cost:\n  tag_keys:\n    teams: [team]\n",
+			"line 3: cost.tag_keys.teams: unknown field"},
+		{"commitment history", "cost:\n  commitment_min_history: 0s\n",
+			"line 2: cost.commitment_min_history: must be positive"},
+		{"spot discount", "cost:\n  spot_discounts:\n    aws: 100\n",
+			"line 3: cost.spot_discounts.aws: 100 is not a percentage in (0, 100)"},
+		{"negative spot discount", "cost:\n  spot_discounts: {gcp: -5}\n",
+			"line 2: cost.spot_discounts.gcp: -5 is not a percentage in (0, 100)"},
+		{"spot discount cloud", "cost:\n  spot_discounts: {' aws': 60}\n",
+			`line 2: cost.spot_discounts: cloud " aws" is not a cloud name`},
+		{"commitment discount", "cost:\n  commitment_discounts:\n    azure: 0\n",
+			"line 3: cost.commitment_discounts.azure: 0 is not a percentage in (0, 100)"},
+		{"commitment discount twice", "cost:\n  commitment_discounts: {aws: 30, AWS: 40}\n",
+			`cost.commitment_discounts.aws: cloud "aws" is listed twice`},
+		{"commitment discount type", "cost:\n  commitment_discounts: {aws: lots}\n",
+			"line 2: cost.commitment_discounts: cannot unmarshal"},
 		{"lookback", "cost:\n  recommendation_lookback: 0s\n",
 			"line 2: cost.recommendation_lookback: must be positive"},
 		{"min history", "cost:\n  recommendation_min_history: 8d\n",
@@ -105,4 +147,37 @@ func TestCostAndPricingErrorsNameLineAndField(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+// TestSpotAndCommitmentConfig checks that the spot and commitment settings
+// reach the engine's configuration, copied so that the engine cannot change
+// the file's.
+func TestSpotAndCommitmentConfig(t *testing.T) {
+	cfg, err := Parse([]byte("cost:\n  commitment_min_history: 14d\n" +
+		"  recommendation_lookback: 3d\n" +
+		"  spot_discounts: {aws: 65, gcp: 70.5}\n  commitment_discounts: {azure: 35}\n"))
+	require.NoError(t, err)
+	rc := cfg.Cost.RecommendConfig()
+	require.Equal(t, 14*24*time.Hour, rc.CommitmentMinHistory,
+		"a commitment may need more history than the usage lookback")
+	require.Equal(t, map[string]float64{"aws": 65, "gcp": 70.5}, rc.SpotDiscounts)
+	require.Equal(t, map[string]float64{"azure": 35}, rc.CommitmentDiscounts)
+	rc.SpotDiscounts["aws"] = 1
+	require.InDelta(t, 65, cfg.Cost.SpotDiscounts["aws"], 0)
+}
+
+func TestServerlessConfig(t *testing.T) {
+	cfg, err := Parse(nil)
+	require.NoError(t, err)
+	require.Equal(t, cost.CloudUsageConfig{CloudWatchPeriod: cost.DefaultCloudWatchPeriod,
+		StackdriverWindow: cost.DefaultStackdriverWindow}, cfg.Cost.CloudUsageConfig())
+	require.Equal(t, cost.DefaultMaxFeatures, cfg.Cost.MaxFeatures)
+
+	cfg, err = Parse([]byte("cost:\n  serverless:\n    enabled: false\n" +
+		"    ecs_ec2_clusters: [batch]\n"))
+	require.NoError(t, err)
+	got := cfg.Cost.CloudUsageConfig()
+	require.True(t, got.Disabled)
+	require.Equal(t, []string{"batch"}, got.ECSEC2Clusters)
+	require.Equal(t, cost.DefaultCloudWatchPeriod, got.CloudWatchPeriod, "unset fields keep defaults")
 }

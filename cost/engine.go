@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/stratus-monitoring/stratus/identity"
+	"github.com/stratus-monitoring/stratus/inventory"
 	"github.com/stratus-monitoring/stratus/pricing"
 	"github.com/stratus-monitoring/stratus/query"
 )
@@ -70,9 +71,23 @@ type EngineConfig struct {
 	// UsageWindow is the rate() window of CPU usage; zero means
 	// DefaultUsageWindow.
 	UsageWindow time.Duration
+	// TagKeys say which cloud tags name the service, team and owner of an
+	// inventory resource; empty lists take identity's defaults. Their team and
+	// owner keys are read from pod labels too.
+	TagKeys identity.TagKeys
+	// MaxFeatures is how many features of a service are kept apart in the
+	// cost per feature; zero means DefaultMaxFeatures.
+	MaxFeatures int
+	// Inventory, when set, returns the resources outside Kubernetes to price
+	// (virtual machines, databases, volumes, ...). It is called once a cycle.
+	Inventory func() []inventory.Resource
 	// Recommendations sets the thresholds of the savings recommendations, or
 	// turns them and their two queries off.
 	Recommendations RecommendConfig
+	// CloudUsage says how serverless functions and Fargate and Cloud Run tasks
+	// are read from yace and stackdriver_exporter series (see
+	// CloudUsageConfig); the zero value reads them with the defaults.
+	CloudUsage CloudUsageConfig
 	// Calibration, when set, gives the factors learned from billing exports
 	// (see Calibration); each node's price is multiplied by its cloud's factor
 	// after the discount. It is called once a cycle.
@@ -86,6 +101,8 @@ type EngineConfig struct {
 type Engine struct {
 	querier query.Querier
 	cfg     EngineConfig
+
+	unitCostsDisabled bool
 
 	// usage caches the p95 usage of the recommendations: a percentile over a
 	// week moves little in an hour, and its subqueries are the heaviest a cycle
@@ -121,12 +138,19 @@ func NewEngine(q query.Querier, cfg EngineConfig) (*Engine, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.Recommendations = cfg.Recommendations.withDefaults()
+	if cfg.MaxFeatures <= 0 {
+		cfg.MaxFeatures = DefaultMaxFeatures
+	}
 	return &Engine{querier: q, cfg: cfg}, nil
 }
 
 // DisableRecommendations turns the savings recommendations and their queries
 // off, for engines run many times over past windows.
 func (e *Engine) DisableRecommendations() { e.cfg.Recommendations.Disabled = true }
+
+// DisableUnitCosts turns cost per request and per feature and their queries
+// off, for engines run many times over past windows.
+func (e *Engine) DisableUnitCosts() { e.unitCostsDisabled = true }
 
 // DisableCalibration makes the engine price nodes without the learned
 // calibration: reconciliation measures the estimates as they are, or it would
@@ -151,8 +175,21 @@ type Snapshot struct {
 	// Pods are the running pods charged, with the service each was charged
 	// to and the rule that found it. Sorted.
 	Pods []PodAttribution
+	// UnitCosts are the cost per request and per feature of the services
+	// that serve requests, sorted by service.
+	UnitCosts []UnitCost
+	// UnitCostError says why request rates could not be read.
+	UnitCostError string
+	// Resources are the inventory resources priced, sorted by cloud and id.
+	Resources []PricedResource
+	// ServiceInfo is the team and owner of each service whose pod labels or
+	// resource tags say them.
+	ServiceInfo map[identity.Service]identity.Metadata
 	// Recommendations are the ways to save found, largest savings first.
 	Recommendations []Recommendation
+	// SkippedRecommendations are the commitment and spot candidates left
+	// without a recommendation, and why (no price to rest on, short history).
+	SkippedRecommendations []SkippedRecommendation
 	// RecommendationError says why p95 usage could not be read; the cost
 	// figures stand without it.
 	RecommendationError string
@@ -177,10 +214,20 @@ type PricedNode struct {
 	// AllocatableMemoryGiB what Kubernetes lets pods use of it.
 	VCPU, MemoryGiB                        float64
 	AllocatableCores, AllocatableMemoryGiB float64
+
+	// Purchase is how the node is bought, from its capacity labels:
+	// pricing.Spot or pricing.OnDemand.
+	Purchase pricing.Purchase
+	// PricedAs says how ListPricePerHour was found (PricedAs*): a spot node
+	// priced PricedAsOnDemand had no spot price.
+	PricedAs string
 }
 
 // UnpricedNode is a node whose cost is unknown, and why.
 type UnpricedNode struct {
+	// Type is the resource_type of a resource that is not a node ("vm",
+	// "function", ...); empty for a node.
+	Type                        string
 	Cluster, Name, ResourceID   string
 	Cloud, Region, InstanceType string
 	Reason                      string
@@ -234,6 +281,24 @@ func (e *Engine) Run(ctx context.Context, at time.Time) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cost allocation: %w", err)
 	}
+	inv, err := e.allocateInventory(nodes, pods)
+	if err != nil {
+		return nil, err
+	}
+	serverless, serverlessUnpriced, serverlessMeta, serverlessQueries, err :=
+		e.observeCloudUsage(ctx, at)
+	obs.queries += serverlessQueries
+	if err != nil {
+		return nil, err
+	}
+	for _, svc := range slices.SortedFunc(maps.Keys(serverlessMeta), identity.CompareServices) {
+		inv.metadata.Add(svc, serverlessMeta[svc])
+	}
+	unpriced = append(unpriced, inv.unpriced...)
+	unpriced = append(unpriced, serverlessUnpriced...)
+	if result, err = Merge(result, inv.result, serverless); err != nil {
+		return nil, fmt.Errorf("cost allocation: %w", err)
+	}
 	if err := result.CheckConservation(ConservationTolerance); err != nil {
 		return nil, fmt.Errorf("cost allocation is not conserved: %w", err)
 	}
@@ -274,17 +339,39 @@ func (e *Engine) Run(ctx context.Context, at time.Time) (any, error) {
 		Unpriced: unpriced,
 		Pods:     pods,
 		Queries:  obs.queries,
+
+		Resources:   inv.priced,
+		ServiceInfo: e.serviceInfo(obs, pods, &inv.metadata),
+	}
+	if !e.unitCostsDisabled {
+		e.addUnitCosts(ctx, snap, pods)
 	}
 	if !e.cfg.Recommendations.Disabled {
-		e.recommend(ctx, snap, containers)
+		e.recommend(ctx, snap, containers, obs)
 	}
 	return snap, nil
+}
+
+// addUnitCosts adds cost per request and per feature to snap. A failed query
+// leaves them out and says why: the cost figures do not depend on them.
+func (e *Engine) addUnitCosts(ctx context.Context, snap *Snapshot, pods []PodAttribution) {
+	units, queries, err := e.unitCosts(ctx, snap.At, snap.Result, pods)
+	snap.Queries += queries
+	if err != nil {
+		snap.UnitCostError = err.Error()
+		e.cfg.Logger.Warn("request rates not read; no cost per request or feature this cycle",
+			"source", "prometheus", "err", err)
+		return
+	}
+	snap.UnitCosts = units
 }
 
 // recommend reads p95 usage and adds the recommendations to snap. A failed
 // query leaves the snapshot without them, and says why: the cost figures do
 // not depend on them, and a week-long subquery is the likeliest to time out.
-func (e *Engine) recommend(ctx context.Context, snap *Snapshot, containers []Container) {
+func (e *Engine) recommend(ctx context.Context, snap *Snapshot, containers []Container,
+	obs *observations,
+) {
 	usage, queries, err := e.cachedUsage(ctx, snap.At)
 	snap.Queries += queries
 	if err != nil {
@@ -293,10 +380,14 @@ func (e *Engine) recommend(ctx context.Context, snap *Snapshot, containers []Con
 			"source", "prometheus", "err", err)
 		return
 	}
-	snap.Recommendations = Recommend(RecommendInput{
+	found := FindRecommendations(RecommendInput{
 		Nodes: snap.Nodes, Containers: containers, Usage: usage,
-		ComputePrices: e.cfg.Book.ComputePrices, Config: e.cfg.Recommendations,
+		ComputePrices: e.cfg.Book.ComputePrices, Lookup: e.cfg.Book.Lookup,
+		Workloads: nodeWorkloads(obs), Config: e.cfg.Recommendations,
 	})
+	snap.Recommendations = found.Recommendations
+	snap.SkippedRecommendations = found.Skipped
+	logSkippedRecommendations(e.cfg.Logger, found.Skipped)
 }
 
 // cachedUsage returns the p95 usage read at most UsageRefresh before at, or reads
@@ -314,9 +405,9 @@ func (e *Engine) cachedUsage(ctx context.Context, at time.Time) (Usage, int, err
 	return usage, queries, err
 }
 
-// observeUsage runs the two p95 queries. The history a percentile covers is
-// the lookback clamped to the steps with data; memory has no count of its
-// own and takes the CPU's.
+// observeUsage runs the two p95 queries and the commitment query. The history
+// a percentile covers is the lookback clamped to the steps with data; memory
+// has no count of its own and takes the CPU's.
 func (e *Engine) observeUsage(ctx context.Context, at time.Time) (Usage, int, error) {
 	cluster := e.cfg.Identity.ClusterLabel
 	cpu, memory := p95Queries(cluster, e.cfg.UsageWindow, e.cfg.Recommendations.Lookback)
@@ -365,6 +456,12 @@ func (e *Engine) observeUsage(ctx context.Context, at time.Time) (Usage, int, er
 	for k, u := range nodes {
 		usage.Nodes[k] = *u
 	}
+	steady, err := e.observeSteadyNodes(ctx, at)
+	queries++
+	if err != nil {
+		return Usage{}, queries, err
+	}
+	usage.SteadyNodes = steady
 	return usage, queries, nil
 }
 
@@ -383,6 +480,7 @@ type observedNode struct {
 	cluster, name            string
 	providerID               string
 	instanceType, region     string
+	purchase                 pricing.Purchase // from the capacity labels
 	cpuCores, memoryGiB      float64
 	hasCPU, hasMemory, known bool
 }
@@ -456,12 +554,16 @@ func (e *Engine) observe(ctx context.Context, at time.Time) (*observations, erro
 			n := node(s)
 			n.known, n.providerID = true, label(s, "provider_id")
 		}},
-		{"node labels", expr(queryNodeLabels, cluster), func(s *model.Sample) {
-			n := node(s)
-			n.known = true
-			n.instanceType = label(s, "label_node_kubernetes_io_instance_type")
-			n.region = label(s, "label_topology_kubernetes_io_region")
-		}},
+		{"node labels", expr(queryNodeLabels, cluster, capacityLabelGrouping()),
+			func(s *model.Sample) {
+				n := node(s)
+				n.known = true
+				n.instanceType = label(s, "label_node_kubernetes_io_instance_type")
+				n.region = label(s, "label_topology_kubernetes_io_region")
+				n.purchase = capacityOf(func(name string) string {
+					return label(s, model.LabelName(name))
+				})
+			}},
 		{"node capacity", expr(queryNodeCapacity, cluster), func(s *model.Sample) {
 			n := node(s)
 			switch label(s, "resource") {
@@ -490,10 +592,10 @@ func (e *Engine) observe(ctx context.Context, at time.Time) (*observations, erro
 			func(s *model.Sample) { container(s).cpuUsage = float64(s.Value) }},
 		{"memory usage", expr(queryMemoryUsage, cluster),
 			func(s *model.Sample) { container(s).memUsage = float64(s.Value) / bytesPerGiB }},
-		{"pod labels", expr(queryPodLabels, cluster, podLabelGrouping(e.cfg.PodLabelKeys)),
+		{"pod labels", expr(queryPodLabels, cluster, podLabelGrouping(e.podLabelKeys())),
 			func(s *model.Sample) {
 				values := map[string]string{}
-				for _, key := range e.cfg.PodLabelKeys {
+				for _, key := range e.podLabelKeys() {
 					if v := label(s, model.LabelName(podLabelName(key))); v != "" {
 						values[key] = v
 					}
@@ -575,9 +677,10 @@ func (e *Engine) priceNodes(o *observations) ([]Node, []PricedNode, []UnpricedNo
 			unpriced = append(unpriced, u)
 			continue
 		}
-		price, err := e.cfg.Book.Lookup(pricing.Key{
+		purchase := cmp.Or(n.purchase, pricing.OnDemand)
+		price, pricedAs, err := e.lookupNodePrice(pricing.Key{
 			Cloud: cloud, Region: n.region, Kind: pricing.KindCompute, Product: n.instanceType,
-		})
+		}, purchase)
 		if err != nil {
 			u.Reason, u.Detail = pricing.NoPriceReason(err), err.Error()
 			unpriced = append(unpriced, u)
@@ -596,7 +699,7 @@ func (e *Engine) priceNodes(o *observations) ([]Node, []PricedNode, []UnpricedNo
 			// does, for the split only.
 			price.VCPU, price.MemoryGiB = cores, mem
 		}
-		cpuRate, memRate, split, err := e.cfg.Book.SplitCompute(price)
+		cpuRate, memRate, split, err := e.splitNodePrice(price)
 		if err != nil {
 			u.Reason, u.Detail = ReasonUnsplittablePrice, err.Error()
 			unpriced = append(unpriced, u)
@@ -615,6 +718,7 @@ func (e *Engine) priceNodes(o *observations) ([]Node, []PricedNode, []UnpricedNo
 			CPUPerCoreHour: cpuRate * factor, MemPerGiBHour: memRate * factor,
 			VCPU: price.VCPU, MemoryGiB: price.MemoryGiB,
 			AllocatableCores: cores, AllocatableMemoryGiB: mem,
+			Purchase: purchase, PricedAs: pricedAs,
 		}
 		priced = append(priced, pn)
 		nodes = append(nodes, Node{

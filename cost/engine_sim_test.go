@@ -102,7 +102,8 @@ func TestEngineSimulatedWorld(t *testing.T) {
 }
 
 // checkConservation sums the allocations per cloud independently of
-// CheckConservation and compares them with the priced nodes.
+// CheckConservation and compares them with the priced nodes and inventory
+// resources.
 func checkConservation(t *testing.T, snap *cost.Snapshot) {
 	t.Helper()
 	require.NoError(t, snap.Result.CheckConservation(cost.ConservationTolerance))
@@ -113,6 +114,9 @@ func checkConservation(t *testing.T, snap *cost.Snapshot) {
 	nodes := map[string]float64{}
 	for _, n := range snap.Nodes {
 		nodes[n.Cloud] += n.CostPerHour
+	}
+	for _, r := range snap.Resources {
+		nodes[r.Cloud] += r.CostPerHour
 	}
 	require.Len(t, allocated, 3)
 	for cloud, want := range nodes {

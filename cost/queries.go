@@ -23,6 +23,11 @@ import (
 //     key of its price. kube-state-metrics emits them only with
 //     --metric-labels-allowlist=nodes=[node.kubernetes.io/instance-type,
 //     topology.kubernetes.io/region].
+//   - kube_node_labels{label_karpenter_sh_capacity_type,
+//     label_eks_amazonaws_com_capacity_type, label_cloud_google_com_gke_spot,
+//     label_cloud_google_com_gke_preemptible,
+//     label_kubernetes_azure_com_scalesetpriority}, in the same query: whether
+//     the node is spot capacity (see capacityLabels), priced as such.
 //   - kube_node_status_allocatable, else kube_node_status_capacity
 //     {resource="cpu"|"memory"}: the capacity a node's price is spread over.
 //   - kube_pod_info{node}: which node a pod runs on.
@@ -37,8 +42,9 @@ import (
 const (
 	queryNodeInfo = `max by (%[1]s, node, provider_id) (kube_node_info)`
 
+	// %[2]s is the list of the capacity-type labels (capacityLabelGrouping).
 	queryNodeLabels = `max by (%[1]s, node, label_node_kubernetes_io_instance_type, ` +
-		`label_topology_kubernetes_io_region) (kube_node_labels)`
+		`label_topology_kubernetes_io_region%[2]s) (kube_node_labels)`
 
 	// "or" keeps the allocatable series of a node and resource and adds the
 	// capacity only where allocatable is missing.
@@ -71,16 +77,20 @@ const (
 )
 
 // QueriesPerCycle is how many PromQL instant queries one cost cycle runs,
-// whatever the size of the fleet: CostQueries for the allocation and
-// RecommendationQueries for p95 usage, unless recommendations are disabled.
-const QueriesPerCycle = CostQueries + RecommendationQueries
+// whatever the size of the fleet: CostQueries for the allocation of nodes,
+// CloudUsageQueries for serverless functions and tasks, UnitCostQueries for
+// cost per request and feature, and RecommendationQueries for p95 usage and
+// steady node counts, unless those are disabled.
+const QueriesPerCycle = CostQueries + CloudUsageQueries + UnitCostQueries +
+	RecommendationQueries
 
 // CostQueries is how many queries the allocation runs.
 const CostQueries = 11
 
-// RecommendationQueries is how many queries read p95 usage: one for CPU and
-// one for memory, each giving containers and nodes.
-const RecommendationQueries = 2
+// RecommendationQueries is how many queries the recommendations run once an
+// hour: p95 usage of CPU and of memory, each giving containers and nodes, and
+// the steady count of on-demand nodes per type behind the commitments.
+const RecommendationQueries = 3
 
 // recommendationStep is the resolution of the p95 subqueries.
 const recommendationStep = 5 * time.Minute
@@ -92,6 +102,7 @@ const (
 	statLabel   = "stratus_stat"
 	statP95     = "p95"
 	statSamples = "samples"
+	statMin     = "min"
 )
 
 // p95Queries returns the CPU and memory usage queries of the recommendations.
@@ -129,6 +140,41 @@ func p95Queries(cluster string, usageWindow, lookback time.Duration) (cpu, memor
 	}, " or ")
 	memory = p95(containerMem) + " or " + p95(node(containerMem))
 	return cpu, memory
+}
+
+// The kube_node_labels labels of a node's price key.
+const (
+	labelInstanceType = "label_node_kubernetes_io_instance_type"
+	labelRegion       = "label_topology_kubernetes_io_region"
+)
+
+// commitmentQuery returns the query behind the commitment recommendations.
+// It gives, per cluster, region and instance type of on-demand nodes (spot
+// ones are left out by their capacity labels), the least number of nodes
+// that ran at any recommendationStep step of the lookback (stratus_stat
+// "min") and the number of steps it covers ("samples").
+//
+// A step at which no node of a type ran has no series of that type, and
+// min_over_time would skip it rather than take it as zero. So at each step
+// the types that run at the evaluation time (the @ end() selector) are
+// filled in with 0 wherever the cluster had nodes but none of the type: a
+// type that scaled to zero for a while has a minimum of 0, while a step at
+// which Prometheus has no data of the cluster (an outage) counts neither way.
+func commitmentQuery(cluster string, lookback time.Duration) string {
+	selector := fmt.Sprintf(`kube_node_labels{%s!=""%s}`, labelInstanceType, onDemandMatchers())
+	group := fmt.Sprintf("%s, %s, %s", cluster, labelRegion, labelInstanceType)
+	count := func(selector string) string {
+		return fmt.Sprintf(`count by (%[1]s) (max by (%[1]s, node) (%[2]s))`, group, selector)
+	}
+	clusterUp := fmt.Sprintf(`group by (%s) (kube_node_labels)`, cluster)
+	filled := fmt.Sprintf(`%s or ((0 * %s) and on (%s) %s)`,
+		count(selector), count(selector+" @ end()"), cluster, clusterUp)
+	over := fmt.Sprintf("[%s:%s]", rangeSelector(lookback), rangeSelector(recommendationStep))
+	stat := func(fn, stat string) string {
+		return fmt.Sprintf(`label_replace(%s((%s)%s), "%s", "%s", "__name__", ".*")`,
+			fn, filled, over, statLabel, stat)
+	}
+	return stat("min_over_time", statMin) + " or " + stat("count_over_time", statSamples)
 }
 
 // bytesPerGiB converts the byte values of kube-state-metrics and cAdvisor.

@@ -26,6 +26,13 @@ const (
 	// KindNodeRightsizing is a node that a cheaper instance type of the same
 	// family, cloud and region would hold.
 	KindNodeRightsizing = "node_rightsizing"
+	// KindCommitment is a number of on-demand nodes of one type, cluster and
+	// region that ran all the time, to buy as a commitment (reserved
+	// instances or savings plans, committed use, reservations).
+	KindCommitment = "commitment"
+	// KindSpotCandidate is an on-demand node whose pods all belong to
+	// replicated stateless workloads, which could run on spot capacity.
+	KindSpotCandidate = "spot_candidate"
 )
 
 // Defaults of RecommendConfig.
@@ -41,6 +48,10 @@ const (
 	// DefaultRecommendationMinHistory is the least history a recommendation
 	// rests on; with less, the usage is inconclusive.
 	DefaultRecommendationMinHistory = time.Hour
+	// DefaultCommitmentMinHistory is the least history a commitment rests
+	// on: a commitment binds for a year or more, and a shorter history says
+	// nothing of that.
+	DefaultCommitmentMinHistory = 7 * 24 * time.Hour
 	// MinSavingsPerHour leaves out recommendations worth less than 0.73 a
 	// month: they are noise next to the estimate's own error.
 	MinSavingsPerHour = 0.001
@@ -62,6 +73,21 @@ type RecommendConfig struct {
 	// MinHistory is the least history usage must cover; zero means
 	// DefaultRecommendationMinHistory.
 	MinHistory time.Duration
+	// CommitmentMinHistory is the least history the steady node count of a
+	// commitment must cover; zero means DefaultCommitmentMinHistory. The
+	// commitment query looks back over the longer of it and Lookback.
+	CommitmentMinHistory time.Duration
+	// SpotDiscounts are the expected spot discounts per cloud, in percent off
+	// the on-demand price, for where the price book has no spot price: they
+	// price spot nodes (PricedAsSpotDiscount; this applies even when the
+	// recommendations are disabled) and spot candidates. A cloud without one
+	// prices its spot nodes at on-demand and recommends no spot candidate.
+	SpotDiscounts map[string]float64
+	// CommitmentDiscounts are the expected commitment discounts per cloud, in
+	// percent off the on-demand price, for where the price book has no
+	// reserved or committed price. A cloud with neither gets no commitment
+	// recommendation.
+	CommitmentDiscounts map[string]float64
 }
 
 // withDefaults fills in the zero fields.
@@ -81,6 +107,9 @@ func (c RecommendConfig) withDefaults() RecommendConfig {
 	if c.MinHistory <= 0 {
 		c.MinHistory = DefaultRecommendationMinHistory
 	}
+	if c.CommitmentMinHistory <= 0 {
+		c.CommitmentMinHistory = DefaultCommitmentMinHistory
+	}
 	return c
 }
 
@@ -98,10 +127,12 @@ type ContainerRef struct{ Cluster, Namespace, Pod, Container string }
 // NodeRef names a node.
 type NodeRef struct{ Cluster, Name string }
 
-// Usage is the p95 usage of containers and nodes over the lookback.
+// Usage is the p95 usage of containers and nodes over the lookback, and the
+// steady count of on-demand nodes per type behind the commitments.
 type Usage struct {
-	Containers map[ContainerRef]UsageP95
-	Nodes      map[NodeRef]UsageP95
+	Containers  map[ContainerRef]UsageP95
+	Nodes       map[NodeRef]UsageP95
+	SteadyNodes map[NodeGroupRef]SteadyNodes
 }
 
 // RecommendInput is what the recommendations are made from.
@@ -114,7 +145,13 @@ type RecommendInput struct {
 	// ComputePrices lists the compute prices of a cloud and region, for
 	// rightsizing (pricing.Book.ComputePrices); nil means no rightsizing.
 	ComputePrices func(cloud, region string) []pricing.Price
-	Config        RecommendConfig
+	// Lookup looks a price up (pricing.Book.Lookup), for the spot and
+	// committed prices of nodes; nil means the configured discounts alone.
+	Lookup func(pricing.Key) (pricing.Price, error)
+	// Workloads are the workloads of the running pods of each node, for spot
+	// candidates; a node without any is no candidate.
+	Workloads map[NodeRef][]PodWorkload
+	Config    RecommendConfig
 }
 
 // Recommendation is one way to save, with the numbers that justify it.
@@ -127,8 +164,13 @@ type Recommendation struct {
 	// node's cluster with the Idle name.
 	Service        identity.Service
 	SavingsPerHour float64
-	// InstanceType is the cheaper type of a node rightsizing.
+	// InstanceType is the cheaper type of a node rightsizing, the type to
+	// commit to, or the type of a spot candidate.
 	InstanceType string
+	// Purchase is the purchase option recommended: pricing.Reserved or
+	// pricing.Committed for a commitment, pricing.Spot for a spot candidate;
+	// empty for the others.
+	Purchase pricing.Purchase
 	// UpperBound says the savings hold only if the rest fits elsewhere.
 	UpperBound bool
 	Reason     string
@@ -139,23 +181,55 @@ func (r Recommendation) SavingsPerMonth() float64 {
 	return r.SavingsPerHour * pricing.HoursPerMonth
 }
 
-// Recommend finds over-requested containers, idle nodes and nodes a cheaper
-// type would hold, largest savings first. Usage that is unknown, NaN or
-// shorter than the minimum history makes no recommendation: a missing figure
-// never stands for zero. Savings are positive and finite.
+// Recommend returns the recommendations of FindRecommendations.
 func Recommend(in RecommendInput) []Recommendation {
+	return FindRecommendations(in).Recommendations
+}
+
+// RecommendResult is what FindRecommendations found.
+type RecommendResult struct {
+	// Recommendations are largest savings first.
+	Recommendations []Recommendation
+	// Skipped are the commitment and spot candidates left without a
+	// recommendation for want of history or a price, sorted by kind and id.
+	Skipped []SkippedRecommendation
+}
+
+// FindRecommendations finds over-requested containers, idle nodes, nodes a
+// cheaper type would hold, commitments and spot candidates, largest savings
+// first. Usage that is unknown, NaN or shorter than the minimum history makes
+// no recommendation, nor does a missing price: a missing figure never stands
+// for zero. Savings are positive and finite.
+func FindRecommendations(in RecommendInput) RecommendResult {
 	cfg := in.Config.withDefaults()
 	nodes := map[NodeRef]PricedNode{}
 	for _, n := range in.Nodes {
 		nodes[NodeRef{n.Cluster, n.Name}] = n
 	}
 	out := overRequested(in, cfg, nodes)
-	out = append(out, nodeRecommendations(in, cfg)...)
+	byNode, idle := nodeRecommendations(in, cfg)
+	out = append(out, byNode...)
+	committed, skipped := commitments(in, cfg)
+	out = append(out, committed...)
+	spot, skippedSpot := spotCandidates(in, cfg, idle)
+	out = append(out, spot...)
+	skipped = append(skipped, skippedSpot...)
 	slices.SortFunc(out, func(a, b Recommendation) int {
 		return cmp.Or(cmp.Compare(b.SavingsPerHour, a.SavingsPerHour),
 			cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.ResourceID, b.ResourceID))
 	})
-	return out
+	slices.SortFunc(skipped, func(a, b SkippedRecommendation) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.ResourceID, b.ResourceID))
+	})
+	return RecommendResult{Recommendations: out, Skipped: skipped}
+}
+
+// onDemandPriced reports whether a node is bought on demand and priced so:
+// the basis on which rightsizing, commitments and spot candidates compare
+// prices. A node built without the fields (a zero value) is on demand.
+func onDemandPriced(n PricedNode) bool {
+	return (n.Purchase == "" || n.Purchase == pricing.OnDemand) &&
+		(n.PricedAs == "" || n.PricedAs == PricedAsOnDemand)
 }
 
 // usable returns the p95 usage if it is known and covers enough history.
@@ -260,8 +334,10 @@ func spareReason(s spare, unit, per string, history time.Duration) string {
 // num writes a quantity or price with three significant digits.
 func num(v float64) string { return fmt.Sprintf("%.3g", v) }
 
-// nodeRecommendations finds idle nodes, and for the others a cheaper type.
-func nodeRecommendations(in RecommendInput, cfg RecommendConfig) []Recommendation {
+// nodeRecommendations finds idle nodes, and for the others a cheaper type. It
+// also returns the idle nodes.
+func nodeRecommendations(in RecommendInput, cfg RecommendConfig,
+) ([]Recommendation, map[NodeRef]bool) {
 	requested := map[NodeRef]*[2]float64{}
 	for _, c := range in.Containers {
 		k := NodeRef{c.Cluster, c.Node}
@@ -273,6 +349,7 @@ func nodeRecommendations(in RecommendInput, cfg RecommendConfig) []Recommendatio
 	}
 
 	var out []Recommendation
+	idle := map[NodeRef]bool{}
 	for _, n := range in.Nodes {
 		k := NodeRef{n.Cluster, n.Name}
 		u, ok := usable(in.Usage.Nodes[k], hasNode(in.Usage, k), cfg)
@@ -288,6 +365,7 @@ func nodeRecommendations(in RecommendInput, cfg RecommendConfig) []Recommendatio
 		cpuShare := math.Max(req[0], u.CPUCores) / n.AllocatableCores
 		memShare := math.Max(req[1], u.MemoryGiB) / n.AllocatableMemoryGiB
 		if share := math.Max(cpuShare, memShare); share < cfg.IdleThreshold {
+			idle[k] = true
 			out = append(out, Recommendation{
 				Kind: KindIdleNode, ResourceID: n.ResourceID,
 				Service:        identity.Service{Cluster: n.Cluster, Name: Idle},
@@ -305,7 +383,7 @@ func nodeRecommendations(in RecommendInput, cfg RecommendConfig) []Recommendatio
 			out = append(out, r)
 		}
 	}
-	return out
+	return out, idle
 }
 
 func hasNode(u Usage, k NodeRef) bool {
@@ -313,8 +391,8 @@ func hasNode(u Usage, k NodeRef) bool {
 	return ok
 }
 
-// rightsize looks for the cheapest type of the node's family, cloud and
-// region whose allocatable capacity holds the node's requests and its p95
+// rightsize looks for the cheapest on-demand type of an on-demand node's
+// family, cloud and region whose allocatable capacity holds the node's requests and its p95
 // usage plus headroom. A candidate's allocatable capacity is taken as its
 // size times the node's allocatable share of its own size, as the kubelet
 // reserves a similar share. Only the node's family is searched: a price says
@@ -323,7 +401,9 @@ func hasNode(u Usage, k NodeRef) bool {
 func rightsize(in RecommendInput, cfg RecommendConfig, n PricedNode, u UsageP95,
 	req *[2]float64,
 ) (Recommendation, bool) {
-	if in.ComputePrices == nil || !(n.VCPU > 0) || !(n.MemoryGiB > 0) {
+	// The candidates' prices are on-demand: a spot node's price is not
+	// comparable with them.
+	if in.ComputePrices == nil || !(n.VCPU > 0) || !(n.MemoryGiB > 0) || !onDemandPriced(n) {
 		return Recommendation{}, false
 	}
 	needCPU := math.Max(req[0], u.CPUCores*(1+cfg.Headroom))

@@ -87,7 +87,7 @@ func TestRecommendationUsageIsReadHourly(t *testing.T) {
 	first := cycle(at.Add(-10 * time.Minute))
 	require.Equal(t, cost.QueriesPerCycle, first.Queries)
 	second := cycle(at)
-	require.Equal(t, cost.QueriesPerCycle-2, second.Queries, "usage reused")
+	require.Equal(t, cost.QueriesPerCycle-cost.RecommendationQueries, second.Queries, "usage reused")
 	require.Equal(t, len(first.Recommendations), len(second.Recommendations))
 	third := cycle(at.Add(-10 * time.Minute).Add(cost.UsageRefresh))
 	require.Equal(t, cost.QueriesPerCycle, third.Queries, "read again after an hour")

@@ -143,6 +143,16 @@ func TestRecommend(t *testing.T) {
 		want: []Recommendation{{Kind: KindNodeRightsizing, ResourceID: "gce://p/z/n1",
 			SavingsPerHour: (0.194236 - 0.097118) * 0.75, InstanceType: "n2-standard-2"}},
 	}, {
+		// The candidates' on-demand prices say nothing of a spot node's.
+		name:       "spot node: no rightsizing",
+		containers: []Container{recContainer("p1", 0.8, 1)},
+		usage: Usage{Nodes: map[NodeRef]UsageP95{
+			node: {CPUCores: 0.5, MemoryGiB: 1.2, History: week}}},
+		cfg: RecommendConfig{IdleThreshold: 0.05},
+		nodes: func(n *PricedNode) {
+			n.Purchase, n.PricedAs, n.ListPricePerHour = pricing.Spot, PricedAsSpot, 0.08
+		},
+	}, {
 		name: "busy node: nothing cheaper holds it",
 		usage: Usage{Nodes: map[NodeRef]UsageP95{
 			node: {CPUCores: 2.5, MemoryGiB: 3, History: week}}},
@@ -226,4 +236,342 @@ func TestInstanceFamily(t *testing.T) {
 		require.Equal(t, want, instanceFamily("azure", product))
 	}
 	require.Equal(t, "m5", instanceFamily("aws", "m5.xlarge"))
+}
+
+// odNode returns an on-demand node of recNode's type named name, with the
+// discount percent.
+func odNode(name string, discount float64) PricedNode {
+	n := recNode()
+	n.Name, n.ResourceID = name, "gce://p/z/"+name
+	n.Purchase, n.PricedAs = pricing.OnDemand, PricedAsOnDemand
+	n.DiscountPercent, n.CostPerHour = discount, n.ListPricePerHour*(1-discount/100)
+	return n
+}
+
+// bookOf returns a Lookup over the given prices of recNode's cloud, region
+// and type, by purchase option.
+func bookOf(prices map[pricing.Purchase]float64) func(pricing.Key) (pricing.Price, error) {
+	return func(k pricing.Key) (pricing.Price, error) {
+		v, ok := prices[k.Purchase]
+		if !ok || k.Cloud != "gcp" || k.Region != "us-central1" || k.Product != "n2-standard-4" {
+			return pricing.Price{}, &pricing.NoPriceError{Key: k,
+				Reason: pricing.ReasonNoPurchaseOption}
+		}
+		return pricing.Price{Key: k, Value: v, Source: "test-book"}, nil
+	}
+}
+
+// TestCommitments checks the commitment recommendations: hand-computed savings,
+// the history they need, and the prices they rest on.
+func TestCommitments(t *testing.T) {
+	week := 7 * 24 * time.Hour
+	group := NodeGroupRef{"c", "us-central1", "n2-standard-4"}
+	three := []PricedNode{odNode("n1", 0), odNode("n2", 0), odNode("n3", 0)}
+	committed := bookOf(map[pricing.Purchase]float64{pricing.Committed: 0.122})
+	for _, tc := range []struct {
+		name     string
+		nodes    []PricedNode
+		steady   SteadyNodes
+		lookup   func(pricing.Key) (pricing.Price, error)
+		cfg      RecommendConfig
+		want     float64 // savings per hour; 0 for no recommendation
+		purchase pricing.Purchase
+		skipped  string // reason of the skipped candidate, if any
+	}{{
+		// 3 × (0.194236 − 0.122) = 0.216708.
+		name: "committed price of the book", nodes: three, lookup: committed,
+		steady: SteadyNodes{Min: 3, History: week}, want: 0.216708,
+		purchase: pricing.Committed,
+	}, {
+		// Never more than run now: 3, not 5.
+		name: "count capped at the nodes running", nodes: three, lookup: committed,
+		steady: SteadyNodes{Min: 5, History: week}, want: 0.216708,
+		purchase: pricing.Committed,
+	}, {
+		// floor(2.5) = 2: 2 × 0.072236 = 0.144472.
+		name: "a fraction of a node is not committed", nodes: three, lookup: committed,
+		steady: SteadyNodes{Min: 2.5, History: week}, want: 0.144472,
+		purchase: pricing.Committed,
+	}, {
+		// The node discount applies to both prices: 3 × 0.072236 × 0.8.
+		name:   "node discount applied",
+		nodes:  []PricedNode{odNode("n1", 20), odNode("n2", 20), odNode("n3", 20)},
+		lookup: committed, steady: SteadyNodes{Min: 3, History: week},
+		want: 3 * 0.072236 * 0.8, purchase: pricing.Committed,
+	}, {
+		// 3 × 0.194236 × 0.3 = 0.1748124.
+		name: "configured commitment discount", nodes: three,
+		lookup: bookOf(nil), cfg: RecommendConfig{CommitmentDiscounts: map[string]float64{
+			"GCP": 30}}, steady: SteadyNodes{Min: 3, History: week}, want: 0.1748124,
+		purchase: pricing.Committed,
+	}, {
+		name: "book price wins over the configured discount", nodes: three, lookup: committed,
+		cfg:    RecommendConfig{CommitmentDiscounts: map[string]float64{"gcp": 90}},
+		steady: SteadyNodes{Min: 3, History: week}, want: 0.216708,
+		purchase: pricing.Committed,
+	}, {
+		name: "no committed price and no discount", nodes: three, lookup: bookOf(nil),
+		steady: SteadyNodes{Min: 3, History: week}, skipped: SkipNoCommittedPrice,
+	}, {
+		name: "no lookup and no discount", nodes: three,
+		steady: SteadyNodes{Min: 3, History: week}, skipped: SkipNoCommittedPrice,
+	}, {
+		name: "too little history", nodes: three, lookup: committed,
+		steady: SteadyNodes{Min: 3, History: 6 * 24 * time.Hour}, skipped: SkipShortHistory,
+	}, {
+		// A shorter configured minimum lets the same history through.
+		name: "configured minimum history", nodes: three, lookup: committed,
+		cfg:    RecommendConfig{CommitmentMinHistory: 24 * time.Hour},
+		steady: SteadyNodes{Min: 1, History: 6 * 24 * time.Hour}, want: 0.072236,
+		purchase: pricing.Committed,
+	}, {
+		name: "nothing ran all the time", nodes: three, lookup: committed,
+		steady: SteadyNodes{Min: 0, History: week},
+	}, {
+		name: "unknown minimum", nodes: three, lookup: committed,
+		steady: SteadyNodes{Min: math.NaN(), History: week},
+	}, {
+		name: "committed price above on-demand", nodes: three,
+		lookup: bookOf(map[pricing.Purchase]float64{pricing.Committed: 0.3}),
+		steady: SteadyNodes{Min: 3, History: week},
+	}, {
+		name: "spot nodes are no basis", lookup: committed,
+		nodes: func() []PricedNode {
+			n := odNode("n1", 0)
+			n.Purchase, n.PricedAs = pricing.Spot, PricedAsSpot
+			return []PricedNode{n}
+		}(),
+		steady: SteadyNodes{Min: 1, History: week}, skipped: SkipNoOnDemandPrice,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := FindRecommendations(RecommendInput{Nodes: tc.nodes, Lookup: tc.lookup,
+				Usage:  Usage{SteadyNodes: map[NodeGroupRef]SteadyNodes{group: tc.steady}},
+				Config: tc.cfg})
+			if tc.want == 0 {
+				require.Empty(t, got.Recommendations)
+			} else {
+				require.Len(t, got.Recommendations, 1)
+				r := got.Recommendations[0]
+				require.Equal(t, KindCommitment, r.Kind)
+				require.Equal(t, "c/us-central1/n2-standard-4", r.ResourceID)
+				require.Equal(t, identity.Service{Cluster: "c", Name: Idle}, r.Service)
+				require.Equal(t, "n2-standard-4", r.InstanceType)
+				require.Equal(t, tc.purchase, r.Purchase)
+				require.InDelta(t, tc.want, r.SavingsPerHour, 1e-12)
+				require.False(t, r.UpperBound)
+			}
+			if tc.skipped == "" {
+				require.Empty(t, got.Skipped)
+				return
+			}
+			require.Len(t, got.Skipped, 1)
+			require.Equal(t, tc.skipped, got.Skipped[0].Reason)
+			require.Equal(t, KindCommitment, got.Skipped[0].Kind)
+			require.NotEmpty(t, got.Skipped[0].Detail)
+		})
+	}
+}
+
+// TestCommitmentReason checks that the reason carries the count, the type,
+// the history and both prices, and that AWS is priced as reserved.
+func TestCommitmentReason(t *testing.T) {
+	n := odNode("n1", 20)
+	n.Cloud, n.Region, n.InstanceType, n.ListPricePerHour = "aws", "us-east-1", "m5.xlarge", 0.192
+	var asked []pricing.Purchase
+	lookup := func(k pricing.Key) (pricing.Price, error) {
+		asked = append(asked, k.Purchase)
+		return pricing.Price{Key: k, Value: 0.121, Source: "override"}, nil
+	}
+	got := Recommend(RecommendInput{Nodes: []PricedNode{n}, Lookup: lookup,
+		Usage: Usage{SteadyNodes: map[NodeGroupRef]SteadyNodes{
+			{"c", "us-east-1", "m5.xlarge"}: {Min: 1, History: 7 * 24 * time.Hour},
+		}}})
+	require.Equal(t, []pricing.Purchase{pricing.Reserved}, asked)
+	require.Len(t, got, 1)
+	require.Equal(t, pricing.Reserved, got[0].Purchase)
+	// (0.192 − 0.121) × 0.8 = 0.0568.
+	require.InDelta(t, 0.0568, got[0].SavingsPerHour, 1e-12)
+	require.Equal(t, "at least 1 on-demand m5.xlarge node(s) ran at every 5m step over 1w "+
+		"of history (1 run now); committing to 1 at 0.121/hour each (reserved price of the "+
+		"price book, override) instead of on-demand 0.192/hour, both less the 20% discount, "+
+		"saves 0.0568/hour. A commitment binds for a year or more: it pays only while that "+
+		"many keep running", got[0].Reason)
+
+	require.Equal(t, []pricing.Purchase{pricing.Reserved, pricing.Committed},
+		committedPurchases("onprem"))
+	require.Equal(t, "us-east-1/m5.xlarge", NodeGroupRef{"", "us-east-1", "m5.xlarge"}.id())
+}
+
+// TestSpotCandidates checks which nodes are spot candidates and their
+// hand-computed savings.
+func TestSpotCandidates(t *testing.T) {
+	deploy := func(pod string, replicas int) PodWorkload {
+		return PodWorkload{Namespace: "shop", Pod: pod, Kind: WorkloadDeployment, Name: "web",
+			Replicas: replicas}
+	}
+	ds := PodWorkload{Namespace: "kube-system", Pod: "node-exporter-x", Kind: "DaemonSet",
+		Name: "node-exporter", Replicas: 3}
+	static := PodWorkload{Namespace: "kube-system", Pod: "kube-proxy-n1", Kind: "Node",
+		Name: "n1", Replicas: 1}
+	spotBook := bookOf(map[pricing.Purchase]float64{pricing.Spot: 0.06})
+	for _, tc := range []struct {
+		name    string
+		node    func(n *PricedNode)
+		pods    []PodWorkload
+		lookup  func(pricing.Key) (pricing.Price, error)
+		cfg     RecommendConfig
+		usage   Usage
+		want    float64 // savings per hour; 0 for no recommendation
+		skipped bool
+	}{{
+		// 0.194236 − 0.06 = 0.134236; the DaemonSet pod does not disqualify.
+		name: "replicated deployment and a daemonset", lookup: spotBook,
+		pods: []PodWorkload{deploy("web-1", 3), ds}, want: 0.134236,
+	}, {
+		name: "static pods go with the node", lookup: spotBook,
+		pods: []PodWorkload{deploy("web-1", 2), static}, want: 0.134236,
+	}, {
+		// 0.194236 × 0.6 = 0.1165416.
+		name: "configured spot discount", lookup: bookOf(nil),
+		cfg:  RecommendConfig{SpotDiscounts: map[string]float64{"gcp": 60}},
+		pods: []PodWorkload{deploy("web-1", 2)}, want: 0.1165416,
+	}, {
+		// (0.194236 − 0.06) × 0.75.
+		name: "node discount applied", lookup: spotBook,
+		node: func(n *PricedNode) { n.DiscountPercent = 25; n.CostPerHour *= 0.75 },
+		pods: []PodWorkload{deploy("web-1", 2)}, want: 0.134236 * 0.75,
+	}, {
+		name: "no spot price and no discount", lookup: bookOf(nil),
+		pods: []PodWorkload{deploy("web-1", 2)}, skipped: true,
+	}, {
+		name: "a StatefulSet pod disqualifies", lookup: spotBook,
+		pods: []PodWorkload{deploy("web-1", 3), {Namespace: "data", Pod: "db-0",
+			Kind: "StatefulSet", Name: "db", Replicas: 3}},
+	}, {
+		name: "a Job pod disqualifies", lookup: spotBook,
+		pods: []PodWorkload{deploy("web-1", 3), {Namespace: "batch", Pod: "etl-x",
+			Kind: "Job", Name: "etl", Replicas: 1}},
+	}, {
+		name: "a bare pod disqualifies", lookup: spotBook,
+		pods: []PodWorkload{deploy("web-1", 3), {Namespace: "dev", Pod: "debug",
+			Kind: WorkloadBare, Replicas: 1}},
+	}, {
+		name: "a single replica disqualifies", lookup: spotBook,
+		pods: []PodWorkload{deploy("web-1", 1)},
+	}, {
+		name: "a ReplicaSet without a Deployment disqualifies", lookup: spotBook,
+		pods: []PodWorkload{{Namespace: "shop", Pod: "rs-1", Kind: "ReplicaSet", Name: "rs",
+			Replicas: 2}},
+	}, {
+		name: "daemonsets alone are no candidate", lookup: spotBook,
+		pods: []PodWorkload{ds},
+	}, {
+		name: "no pods", lookup: spotBook,
+	}, {
+		name: "already spot", lookup: spotBook, pods: []PodWorkload{deploy("web-1", 2)},
+		node: func(n *PricedNode) { n.Purchase, n.PricedAs = pricing.Spot, PricedAsSpot },
+	}, {
+		name: "spot price above on-demand", pods: []PodWorkload{deploy("web-1", 2)},
+		lookup: bookOf(map[pricing.Purchase]float64{pricing.Spot: 0.5}),
+	}, {
+		// An idle node is to be drained, not moved to spot.
+		name: "idle node", lookup: spotBook, pods: []PodWorkload{deploy("web-1", 2)},
+		usage: Usage{Nodes: map[NodeRef]UsageP95{{"c", "n1"}: {CPUCores: 0.1, MemoryGiB: 1,
+			History: 7 * 24 * time.Hour}}},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := odNode("n1", 0)
+			if tc.node != nil {
+				tc.node(&n)
+			}
+			got := FindRecommendations(RecommendInput{Nodes: []PricedNode{n},
+				Lookup: tc.lookup, Usage: tc.usage, Config: tc.cfg,
+				Workloads: map[NodeRef][]PodWorkload{{"c", "n1"}: tc.pods}})
+			var spot []Recommendation
+			for _, r := range got.Recommendations {
+				if r.Kind == KindSpotCandidate {
+					spot = append(spot, r)
+				}
+			}
+			if tc.want == 0 {
+				require.Empty(t, spot)
+			} else {
+				require.Len(t, spot, 1)
+				require.Equal(t, "gce://p/z/n1", spot[0].ResourceID)
+				require.Equal(t, pricing.Spot, spot[0].Purchase)
+				require.Equal(t, "n2-standard-4", spot[0].InstanceType)
+				require.True(t, spot[0].UpperBound, "spot capacity can be reclaimed")
+				require.InDelta(t, tc.want, spot[0].SavingsPerHour, 1e-12)
+				require.Contains(t, spot[0].Reason, "reclaimed")
+			}
+			if tc.skipped {
+				require.Equal(t, []SkippedRecommendation{{Kind: KindSpotCandidate,
+					ResourceID: "gce://p/z/n1", Reason: SkipNoSpotPrice,
+					Detail: "no spot price of n2-standard-4 in gcp us-central1, and no spot " +
+						"discount for gcp in cost.spot_discounts"}}, got.Skipped)
+			} else {
+				require.Empty(t, got.Skipped)
+			}
+		})
+	}
+}
+
+// TestSpotWorkloads checks why a node does not qualify.
+func TestSpotWorkloads(t *testing.T) {
+	for _, tc := range []struct {
+		pods []PodWorkload
+		n    int
+		why  string
+	}{
+		{[]PodWorkload{{Namespace: "a", Pod: "p", Kind: WorkloadDeployment, Name: "d",
+			Replicas: 2}, {Namespace: "a", Pod: "q", Kind: WorkloadDeployment, Name: "e",
+			Replicas: 4}}, 2, ""},
+		{[]PodWorkload{{Namespace: "a", Pod: "p", Kind: WorkloadDeployment, Name: "d",
+			Replicas: 1}}, 0, "deployment a/d has 1 running replica"},
+		{[]PodWorkload{{Namespace: "a", Pod: "p", Kind: WorkloadBare}}, 0,
+			"pod a/p has no controller"},
+		{[]PodWorkload{{Namespace: "a", Pod: "db-0", Kind: "StatefulSet", Name: "db"}}, 0,
+			"pod a/db-0 belongs to StatefulSet db"},
+		{nil, 0, "no deployment pod runs on it"},
+	} {
+		n, why := spotWorkloads(tc.pods)
+		require.Equal(t, tc.n, n)
+		require.Equal(t, tc.why, why)
+	}
+}
+
+// TestCapacityOf checks each capacity label and value that marks spot.
+func TestCapacityOf(t *testing.T) {
+	for _, tc := range []struct {
+		labels map[string]string
+		want   pricing.Purchase
+	}{
+		{map[string]string{"label_karpenter_sh_capacity_type": "spot"}, pricing.Spot},
+		{map[string]string{"label_karpenter_sh_capacity_type": "on-demand"}, pricing.OnDemand},
+		{map[string]string{"label_eks_amazonaws_com_capacity_type": "SPOT"}, pricing.Spot},
+		{map[string]string{"label_eks_amazonaws_com_capacity_type": "ON_DEMAND"},
+			pricing.OnDemand},
+		{map[string]string{"label_cloud_google_com_gke_spot": "true"}, pricing.Spot},
+		{map[string]string{"label_cloud_google_com_gke_preemptible": "true"}, pricing.Spot},
+		{map[string]string{"label_cloud_google_com_gke_spot": "false"}, pricing.OnDemand},
+		{map[string]string{"label_kubernetes_azure_com_scalesetpriority": "spot"}, pricing.Spot},
+		{map[string]string{"label_kubernetes_azure_com_scalesetpriority": "regular"},
+			pricing.OnDemand},
+		{nil, pricing.OnDemand},
+	} {
+		got := capacityOf(func(name string) string { return tc.labels[name] })
+		require.Equal(t, tc.want, got, "%v", tc.labels)
+	}
+}
+
+// TestSkippedCounts counts skipped candidates per kind and reason.
+func TestSkippedCounts(t *testing.T) {
+	require.Equal(t, []SkippedCount{
+		{Kind: KindCommitment, Reason: SkipNoCommittedPrice, Count: 2},
+		{Kind: KindSpotCandidate, Reason: SkipNoSpotPrice, Count: 1},
+	}, SkippedCounts([]SkippedRecommendation{
+		{Kind: KindSpotCandidate, Reason: SkipNoSpotPrice},
+		{Kind: KindCommitment, Reason: SkipNoCommittedPrice},
+		{Kind: KindCommitment, Reason: SkipNoCommittedPrice},
+	}))
 }

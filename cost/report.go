@@ -20,9 +20,9 @@ type Report struct {
 	// ByCloud is TotalPerHour per cloud.
 	ByCloud  map[string]float64 `json:"by_cloud"`
 	Services []ServiceReport    `json:"services"`
-	// Resources are the priced nodes.
+	// Resources are the priced nodes and inventory resources.
 	Resources []ResourceReport `json:"resources"`
-	// Unpriced are the nodes whose cost is absent from every figure above.
+	// Unpriced are the resources whose cost is absent from every figure above.
 	Unpriced []UnpricedReport `json:"unpriced"`
 	// Recommendations are the ways to save, largest savings first.
 	Recommendations []RecommendationReport `json:"recommendations"`
@@ -34,12 +34,15 @@ type Report struct {
 
 // RecommendationReport is one recommendation: savings are in Currency.
 type RecommendationReport struct {
-	Kind            string  `json:"kind"`
-	ResourceID      string  `json:"resource_id"`
-	Service         string  `json:"service"`
-	Namespace       string  `json:"namespace"`
-	Cluster         string  `json:"cluster"`
-	InstanceType    string  `json:"instance_type,omitempty"`
+	Kind         string `json:"kind"`
+	ResourceID   string `json:"resource_id"`
+	Service      string `json:"service"`
+	Namespace    string `json:"namespace"`
+	Cluster      string `json:"cluster"`
+	InstanceType string `json:"instance_type,omitempty"`
+	// Purchase is the purchase option recommended (reserved, committed,
+	// spot); empty for the other kinds.
+	Purchase        string  `json:"purchase,omitempty"`
 	SavingsPerHour  float64 `json:"savings_per_hour"`
 	SavingsPerMonth float64 `json:"savings_per_month"`
 	// UpperBound: the savings hold only if the rest fits elsewhere.
@@ -55,6 +58,19 @@ type ServiceReport struct {
 	CostPerHour float64            `json:"cost_per_hour"`
 	ByComponent map[string]float64 `json:"by_component"`
 	ByCloud     map[string]float64 `json:"by_cloud"`
+	// RequestsPerSecond and CostPerRequest are set where the service serves
+	// requests (see UnitCost); RequestSource says from which telemetry.
+	RequestsPerSecond *float64 `json:"requests_per_second,omitempty"`
+	CostPerRequest    *float64 `json:"cost_per_request,omitempty"`
+	RequestSource     string   `json:"request_source,omitempty"`
+	// Features is the cost per hour split by feature, largest first.
+	Features []FeatureReport `json:"features,omitempty"`
+}
+
+// FeatureReport is the part of a service's cost per hour one feature causes.
+type FeatureReport struct {
+	Feature     string  `json:"feature"`
+	CostPerHour float64 `json:"cost_per_hour"`
 }
 
 // ResourceReport is a priced resource.
@@ -72,6 +88,18 @@ type ResourceReport struct {
 	CalibrationFactor float64 `json:"calibration_factor"`
 	CostPerHour       float64 `json:"cost_per_hour"`
 	PriceSource       string  `json:"price_source"`
+	// Service, Namespace and ServiceCluster name the owner of a resource
+	// outside Kubernetes, from its tags; empty for nodes, which many services
+	// share.
+	Service        string `json:"service,omitempty"`
+	Namespace      string `json:"namespace,omitempty"`
+	ServiceCluster string `json:"service_cluster,omitempty"`
+	// Purchase is how a node is bought: on_demand or spot. PricedAs says how
+	// its list price was found: on_demand, spot (the book's spot price) or
+	// spot_discount (on-demand less cost.spot_discounts). Empty for resources
+	// outside Kubernetes.
+	Purchase string `json:"purchase,omitempty"`
+	PricedAs string `json:"priced_as,omitempty"`
 }
 
 // UnpricedReport is a resource left out of the totals, and why.
@@ -105,7 +133,8 @@ func (s *Snapshot) Report() Report {
 		r.Recommendations = append(r.Recommendations, RecommendationReport{
 			Kind: rec.Kind, ResourceID: rec.ResourceID, Service: rec.Service.Name,
 			Namespace: rec.Service.Namespace, Cluster: rec.Service.Cluster,
-			InstanceType: rec.InstanceType, SavingsPerHour: rec.SavingsPerHour,
+			InstanceType: rec.InstanceType, Purchase: string(rec.Purchase),
+			SavingsPerHour:  rec.SavingsPerHour,
 			SavingsPerMonth: rec.SavingsPerMonth(), UpperBound: rec.UpperBound,
 			Reason: rec.Reason,
 		})
@@ -130,6 +159,18 @@ func (s *Snapshot) Report() Report {
 		sr.ByComponent[string(a.Component)] += a.CostPerHour
 		sr.ByCloud[a.Cloud] += a.CostPerHour
 	}
+	for _, u := range s.UnitCosts {
+		sr, ok := services[u.Service]
+		if !ok {
+			continue
+		}
+		rps, perRequest := u.RequestsPerSecond, u.CostPerRequest
+		sr.RequestsPerSecond, sr.CostPerRequest, sr.RequestSource = &rps, &perRequest, u.Source
+		for _, f := range u.Features {
+			sr.Features = append(sr.Features, FeatureReport{Feature: f.Route,
+				CostPerHour: f.CostPerHour})
+		}
+	}
 	for _, sr := range services {
 		r.Services = append(r.Services, *sr)
 	}
@@ -146,13 +187,24 @@ func (s *Snapshot) Report() Report {
 			ListPricePerHour: n.ListPricePerHour, DiscountPercent: n.DiscountPercent,
 			CalibrationFactor: n.CalibrationFactor,
 			CostPerHour:       n.CostPerHour, PriceSource: n.PriceSource,
+			Purchase: string(n.Purchase), PricedAs: n.PricedAs,
+		})
+	}
+	for _, p := range s.Resources {
+		r.Resources = append(r.Resources, ResourceReport{
+			ResourceID: p.ID, ResourceType: p.Type, Cloud: p.Cloud, Region: p.Region,
+			InstanceType: cmp.Or(p.InstanceType, p.Product), Service: p.Service.Name,
+			Namespace: p.Service.Namespace, ServiceCluster: p.Service.Cluster,
+			ListPricePerHour: p.ListPricePerHour, DiscountPercent: p.DiscountPercent,
+			CalibrationFactor: p.CalibrationFactor,
+			CostPerHour:       p.CostPerHour, PriceSource: p.PriceSource,
 		})
 	}
 	for _, u := range s.Unpriced {
 		r.Unpriced = append(r.Unpriced, UnpricedReport{
-			ResourceID: u.ResourceID, ResourceType: ResourceTypeNode, Cluster: u.Cluster,
-			Node: u.Name, Cloud: u.Cloud, Region: u.Region, InstanceType: u.InstanceType,
-			Reason: u.Reason, Detail: u.Detail,
+			ResourceID: u.ResourceID, ResourceType: cmp.Or(u.Type, ResourceTypeNode),
+			Cluster: u.Cluster, Node: u.Name, Cloud: u.Cloud, Region: u.Region,
+			InstanceType: u.InstanceType, Reason: u.Reason, Detail: u.Detail,
 		})
 	}
 	return r

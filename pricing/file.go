@@ -45,14 +45,24 @@ var requiredFields = []string{"cloud", "kind", "product", "price", "unit"}
 
 // fileUnits maps, per kind, each unit a price file may use to what a price in
 // it is divided by to get the kind's own unit (UnitOf): monthly prices of
-// hourly kinds are divided by HoursPerMonth.
+// hourly kinds are divided by HoursPerMonth, per-second prices (how Fargate,
+// Lambda and Cloud Run are quoted) by 1/secondsPerHour, and prices per
+// million requests by a million.
 var fileUnits = map[Kind]map[string]float64{
 	KindCompute: {"hour": 1, "month": HoursPerMonth},
-	KindVCPU:    {"vcpu-hour": 1, "vcpu-month": HoursPerMonth},
-	KindMemory:  {"gib-hour": 1, "gib-month": HoursPerMonth},
+	KindVCPU: {
+		"vcpu-hour": 1, "vcpu-month": HoursPerMonth, "vcpu-second": 1.0 / secondsPerHour,
+	},
+	KindMemory: {
+		"gib-hour": 1, "gib-month": HoursPerMonth, "gib-second": 1.0 / secondsPerHour,
+	},
 	KindStorage: {"gib-month": 1},
 	KindEgress:  {"gib": 1},
+	KindRequest: {"request": 1, "million-requests": 1e6},
 }
+
+// secondsPerHour converts per-second prices to per-hour ones.
+const secondsPerHour = 3600
 
 // maxPrice bounds a price as Price.Validate does.
 const maxPrice = 1e12
@@ -81,7 +91,7 @@ func (e PriceEntry) toPrice(source, currency string) (Price, *fieldError) {
 		return Price{}, fieldErrorf("cloud", "required")
 	case !ok:
 		return Price{}, fieldErrorf("kind", "%q is not one of compute, vcpu, memory, "+
-			"storage, egress", e.Kind)
+			"storage, egress, request", e.Kind)
 	case strings.TrimSpace(e.Product) == "":
 		return Price{}, fieldErrorf("product", "required")
 	case kind != KindCompute && e.OS != "":
@@ -155,10 +165,12 @@ func LoadPriceFile(path, currency string) ([]Price, error) {
 // product, os, purchase, price, unit and currency (cloud, kind, product, price
 // and unit are required; lines starting with # are comments). A YAML file is
 // a list of mappings with the same fields. Units must fit the kind: hour or
-// month for compute, vcpu-hour or vcpu-month for vcpu, gib-hour or gib-month
-// for memory, gib-month for storage and gib for egress; monthly prices of
-// hourly kinds are divided by HoursPerMonth. Every error names the file, the
-// line and the field; a key priced twice names both lines.
+// month for compute, vcpu-hour, vcpu-month or vcpu-second for vcpu, gib-hour,
+// gib-month or gib-second for memory, gib-month for storage, gib for egress,
+// and request or million-requests for request; monthly prices of hourly
+// kinds are divided by HoursPerMonth, per-second ones multiplied by 3600 and
+// prices per million requests divided by a million. Every error names the
+// file, the line and the field; a key priced twice names both lines.
 func ParsePriceFile(name string, data []byte, currency string) ([]Price, error) {
 	switch ext := strings.ToLower(filepath.Ext(name)); ext {
 	case ".csv":

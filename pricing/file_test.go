@@ -56,6 +56,45 @@ func TestParsePriceFileCSV(t *testing.T) {
 	}
 }
 
+// TestParsePriceFileServerlessUnits checks the units serverless prices are
+// quoted in: per second and per million requests, each converted explicitly
+// to its kind's own unit.
+func TestParsePriceFileServerlessUnits(t *testing.T) {
+	tests := []struct {
+		name, row string
+		kind      Kind
+		unit      Unit
+		want      float64
+	}{
+		{"fargate vcpu per hour", "aws,us-east-1,vcpu,fargate,0.04048,vcpu-hour",
+			KindVCPU, PerVCPUHour, 0.04048},
+		{"cloud run vcpu per second", "gcp,us-central1,vcpu,cloud-run,0.000024,vcpu-second",
+			KindVCPU, PerVCPUHour, 0.0864},
+		{"cloud run memory per second", "gcp,us-central1,memory,cloud-run,0.0000025,gib-second",
+			KindMemory, PerGiBHour, 0.009},
+		{"lambda GB-second", "aws,us-east-1,memory,lambda,0.0000166667,gib-second",
+			KindMemory, PerGiBHour, 0.06000012},
+		{"requests per million", "aws,us-east-1,request,lambda,0.2,million-requests",
+			KindRequest, PerRequest, 2e-7},
+		{"requests one by one", "gcp,us-central1,request,cloud-run,4e-7,request",
+			KindRequest, PerRequest, 4e-7},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := "cloud,region,kind,product,price,unit\n" + tt.row + "\n"
+			got, err := ParsePriceFile("serverless.csv", []byte(data), "USD")
+			require.NoError(t, err)
+			require.Len(t, got, 1)
+			require.Equal(t, tt.kind, got[0].Kind)
+			require.Equal(t, tt.unit, got[0].Unit)
+			require.InEpsilon(t, tt.want, got[0].Value, 1e-12)
+			require.NoError(t, got[0].Validate())
+			_, hourly := got[0].Hourly()
+			require.Equal(t, tt.kind != KindRequest, hourly)
+		})
+	}
+}
+
 func TestParsePriceFileYAML(t *testing.T) {
 	data := `
 # Negotiated prices.
@@ -122,6 +161,17 @@ func TestParsePriceFileErrors(t *testing.T) {
 			`p.csv:2: unit: "month" does not fit kind storage (use gib-month)`},
 		{"unit case", "p.csv", header + "aws,r,egress,x,,,1,GiB,\n",
 			`p.csv:2: unit: "GiB" does not fit kind egress (use gib)`},
+		{"unit of requests", "p.csv", header + "aws,r,request,lambda,,,0.2,gib,\n",
+			`p.csv:2: unit: "gib" does not fit kind request (use million-requests or request)`},
+		{"per-second compute", "p.csv", header + "aws,r,compute,x,,,1,second,\n",
+			`p.csv:2: unit: "second" does not fit kind compute (use hour or month)`},
+		{"unknown unit", "p.csv", header + "gcp,r,vcpu,cloud-run,,,1,vcpu-minute,\n",
+			`p.csv:2: unit: "vcpu-minute" does not fit kind vcpu ` +
+				`(use vcpu-hour or vcpu-month or vcpu-second)`},
+		{"os of request", "p.csv", header + "aws,r,request,lambda,linux,,1,request,\n",
+			"p.csv:2: os: only compute prices have an OS, not request"},
+		{"request price negative", "p.csv", header + "aws,r,request,lambda,,,-1,request,\n",
+			"p.csv:2: price: -1 is not a number between 0 and 1e+12"},
 		{"price empty", "p.csv", header + "aws,r,compute,x,,,,hour,\n", "p.csv:2: price: required"},
 		{"price text", "p.csv", header + "aws,r,compute,x,,,$1,hour,\n",
 			`p.csv:2: price: "$1" is not a number`},
@@ -192,6 +242,12 @@ func FuzzParsePriceFile(f *testing.F) {
 	f.Add([]byte("- cloud: a\n  kind: memory\n  product: b\n  price: 1e11\n  unit: gib-month\n"),
 		true)
 	f.Add([]byte("- &a {cloud: a}\n- *a\n"), true)
+	f.Add([]byte("cloud,kind,product,price,unit\naws,request,lambda,0.2,million-requests\n"),
+		false)
+	f.Add([]byte("cloud,kind,product,price,unit\ngcp,memory,cloud-run,2.5e-6,gib-second\n"),
+		false)
+	f.Add([]byte("- {cloud: gcp, kind: vcpu, product: cloud-run, price: 1e300, "+
+		"unit: vcpu-second}\n"), true)
 	f.Fuzz(func(t *testing.T, data []byte, yamlFormat bool) {
 		name := "fuzz.csv"
 		if yamlFormat {

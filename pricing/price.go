@@ -35,6 +35,9 @@ const (
 	KindStorage Kind = "storage"
 	// KindEgress is network traffic leaving a region or the cloud, per GiB.
 	KindEgress Kind = "egress"
+	// KindRequest is the price of one request or invocation of a serverless
+	// product ("lambda", "cloud-run"). Price files may quote it per million.
+	KindRequest Kind = "request"
 )
 
 // Unit is the unit a price is quoted in.
@@ -47,6 +50,7 @@ const (
 	PerGiBHour  Unit = "gib-hour"  // one GiB of memory for an hour
 	PerGiBMonth Unit = "gib-month" // one GiB stored for a month (730 hours)
 	PerGiB      Unit = "gib"       // one GiB transferred
+	PerRequest  Unit = "request"   // one request or invocation
 )
 
 // UnitOf is the unit prices of each kind are quoted in.
@@ -62,6 +66,8 @@ func UnitOf(k Kind) Unit {
 		return PerGiBMonth
 	case KindEgress:
 		return PerGiB
+	case KindRequest:
+		return PerRequest
 	}
 	return ""
 }
@@ -131,8 +137,8 @@ type Price struct {
 }
 
 // Hourly returns the price per hour of one unit of capacity: the price itself for
-// hourly units, a monthly price divided by HoursPerMonth. Per-GiB transfer prices
-// have no hourly form: ok is false.
+// hourly units, a monthly price divided by HoursPerMonth. Per-GiB transfer and
+// per-request prices have no hourly form: ok is false.
 func (p Price) Hourly() (v float64, ok bool) {
 	switch p.Unit {
 	case PerHour, PerVCPUHour, PerGiBHour:

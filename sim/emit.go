@@ -29,6 +29,9 @@ func newEmitters(w *World) []emitter {
 			out = append(out, build[name](w))
 		}
 	}
+	if w.opts.Serverless {
+		out = append(out, newCloudUsageEmitter(w))
+	}
 	return out
 }
 

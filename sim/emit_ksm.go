@@ -200,7 +200,7 @@ func (k *ksmEmitter) emitPod(w *World, p *pod, step int) {
 			"namespace", s.namespace, "pod", p.name, "uid", p.uid}
 		lbl := base
 		if w.opts.KSMLabelsAllowlist {
-			lbl = kv(base, promLabelName(s.appLabelKey), s.name,
+			lbl = kv(base, promLabelName(s.appLabelKey), s.name, "label_team", s.team,
 				"label_version", p.rs.version, "label_pod_template_hash", p.rs.hash)
 		}
 		cont := kv(base, "container", s.name, "node", p.node.name)

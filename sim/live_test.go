@@ -41,7 +41,7 @@ func TestFileOutputPinned(t *testing.T) {
 	}{
 		{"startup", startup, "f72c40a53a66df554912e0a3b11bc993785a0b59cb0007df76be0d752888e217", 27859669},
 		{"steady", steady, "d1b31d982a32dfa7251711783b42f8dd5a3a168892909cb33bc05cfe7dd22735", 20947792},
-		{"small", small, "5d635f62bd1d37d32b033d96a0850674dafa9de1453d653ff2dfa9180c3df16d", 20949427},
+		{"small", small, "a15d8a07973dd86339f200916ff8c5cda4492c0e4f9480221a9ba2ae785f3364", 20968155},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -143,6 +143,9 @@ func WriteDir(dir string, opts Options) error {
 	if err := writeFile(filepath.Join(dir, "metrics.om"), fresh.writeBuffered); err != nil {
 		return err
 	}
+	if err := writeFile(filepath.Join(dir, InventoryFile), fresh.WriteInventory); err != nil {
+		return err
+	}
 	if opts.Billing {
 		err := writeFile(filepath.Join(dir, BillingFile), fresh.WriteBillingFOCUS)
 		if err != nil {

@@ -72,6 +72,13 @@ type Options struct {
 	// billing_focus.csv and the truth gains its billing figures. Off by default,
 	// so that worlds made before it keep their bytes.
 	Billing bool
+
+	// Serverless adds a few Lambda functions, ECS services on Fargate and Cloud
+	// Run services to the world's services: yace-shaped AWS/Lambda and
+	// ECS/ContainerInsights series, stackdriver_exporter-shaped Cloud Run
+	// counters, and Truth.Serverless. Off by default, so that worlds made
+	// before it keep their bytes.
+	Serverless bool
 }
 
 // Telemetry source names of Options.Telemetry and of TruthEdge.Sources.

@@ -27,6 +27,9 @@ type Truth struct {
 	// Billing is the truth of billing_focus.csv; only with Options.Billing, so that
 	// worlds without it keep their bytes.
 	Billing *TruthBilling `json:"billing,omitempty"`
+	// Serverless are the world's serverless functions and tasks; only with
+	// Options.Serverless, so that worlds without it keep their bytes.
+	Serverless []TruthServerless `json:"serverless,omitempty"`
 }
 
 // TruthBilling is the truth of the world's FOCUS billing export. Money is in USD;
@@ -339,6 +342,7 @@ func (w *World) truth() Truth {
 	if t.Deployments == nil {
 		t.Deployments = []TruthDeployment{}
 	}
+	t.Serverless = w.serverlessTruth()
 	if w.opts.Billing {
 		b, err := w.billingExport()
 		if err != nil {

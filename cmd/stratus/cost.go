@@ -15,6 +15,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/stratus-monitoring/stratus/cost"
+	"github.com/stratus-monitoring/stratus/inventory"
 	"github.com/stratus-monitoring/stratus/pricing"
 	"github.com/stratus-monitoring/stratus/query"
 )
@@ -130,14 +131,37 @@ func (g *globals) loadCachedCatalogs(book *pricing.Book) {
 	}
 }
 
+// inventorySource returns what gives the cost engine its inventory: the files
+// of cost.inventory, read once here (a broken file is an error of the
+// configuration) and again whenever one changes; nil without any.
+func (g *globals) inventorySource() (func() []inventory.Resource, error) {
+	if g.inventory != nil || len(g.cfg.Cost.Inventory) == 0 {
+		return g.inventory, nil
+	}
+	files, err := inventory.OpenFiles(g.cfg.Cost.Inventory, g.logger)
+	if err != nil {
+		return nil, fmt.Errorf("cost.inventory: %w", err)
+	}
+	g.inventory = files.Resources
+	return g.inventory, nil
+}
+
 // newCostEngine builds the cost engine of the configuration.
 func (g *globals) newCostEngine(q query.Querier, book *pricing.Book) (*cost.Engine, error) {
+	inv, err := g.inventorySource()
+	if err != nil {
+		return nil, err
+	}
 	return cost.NewEngine(q, cost.EngineConfig{
 		Book:         book,
 		Identity:     g.cfg.Identity,
 		PodLabelKeys: g.cfg.Cost.PodLabelKeys,
 		DefaultCloud: g.cfg.Cost.DefaultCloud,
 		UsageWindow:  time.Duration(g.cfg.Cost.UsageWindow),
+		TagKeys:      g.cfg.Cost.IdentityTagKeys(),
+		Inventory:    inv,
+		CloudUsage:   g.cfg.Cost.CloudUsageConfig(),
+		MaxFeatures:  g.cfg.Cost.MaxFeatures,
 
 		Recommendations: g.cfg.Cost.RecommendConfig(),
 		Calibration:     g.calibration(),
@@ -216,6 +240,7 @@ func (c *costReportCommand) run(ctx context.Context, g *globals) int {
 			return exitError
 		}
 		compareEngine.DisableRecommendations()
+		compareEngine.DisableUnitCosts()
 		report.Compare, err = compareWindows(ctx, compareEngine, at, window, timeout)
 		switch {
 		case errors.Is(err, errNoWindowData):

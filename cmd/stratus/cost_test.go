@@ -190,7 +190,20 @@ func TestServeCost(t *testing.T) {
 	var report cost.Report
 	require.NoError(t, json.Unmarshal([]byte(body), &report))
 	require.Positive(t, report.TotalPerHour)
-	require.Empty(t, report.Unpriced, "every demo node type is in the embedded snapshot")
+	for _, u := range report.Unpriced {
+		require.NotEqual(t, cost.ResourceTypeNode, u.ResourceType,
+			"every demo node type is in the embedded snapshot")
+		require.Contains(t, []string{pricing.ReasonUnknownProduct, pricing.ReasonUnknownCloud},
+			u.Reason, "managed store classes and on-premises types are not: %+v", u)
+	}
+	vms := 0
+	for _, r := range report.Resources {
+		if r.ResourceType == "vm" {
+			vms++
+			require.Equal(t, pricing.SourceSnapshot, r.PriceSource)
+		}
+	}
+	require.Positive(t, vms, "the demo's cloud VMs are priced from its inventory")
 
 	_, body = s.get("/metrics")
 	require.Contains(t, body, `stratus_cost_info{currency="USD"} 1`)
@@ -198,7 +211,12 @@ func TestServeCost(t *testing.T) {
 	require.Regexp(t, `stratus_resource_cost_per_hour\{cloud="gcp",region="us-central1",`+
 		`resource_id="gce://[^"]+",resource_type="kubernetes_node"\} 0.194236`, body)
 	require.Contains(t, body, `stratus_pricing_prices{source="embedded-snapshot"}`)
-	require.NotContains(t, body, "stratus_cost_unpriced_resources{")
+	require.Contains(t, body, `stratus_cost_unpriced_resources{cloud="onprem",reason="unknown_cloud"}`)
+	require.Contains(t, body, `stratus_service_info{cluster="",namespace="",`+
+		`owner="carol@example.com",service="ci-runner",team="platform"} 1`, "from the inventory")
+	require.Contains(t, body, `stratus_service_info{cluster="prod-aws-us-east-1",`+
+		`namespace="online-boutique",owner="",service="cartservice",team=""} 1`,
+		"the demo's kube-state-metrics has no label allowlist")
 	require.NotContains(t, body, `source="aws-price-list"`, "no fetcher runs by default")
 
 	// The metric sum equals the report's total.
@@ -247,4 +265,71 @@ func TestCostReportAppliesCalibration(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, calibrationFile), []byte("{"), 0o600))
 	broken := report("cost:\n  apply_calibration: true\n")
 	require.Equal(t, plain.TotalPerHour, broken.TotalPerHour, "an unreadable file applies nothing")
+}
+
+// TestCostReportInventory prices the resources of cost.inventory next to the
+// nodes, resolving the file against the configuration's directory; a broken
+// inventory stops the report and fails --config.check, naming file and line.
+func TestCostReportInventory(t *testing.T) {
+	world := "--source.openmetrics=" + costWorld(t)
+	storage := "--storage.path=" + t.TempDir()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "inventory.yaml"), []byte(
+		"resources:\n"+
+			"  - {id: i-ci, type: vm, cloud: aws, region: us-east-1, instance_type: m5.large,\n"+
+			"     tags: {Service: ci-runner, team: platform, owner: ops@example.com}}\n"+
+			"  - {id: vol-1, type: volume, cloud: aws, region: us-east-1, product: ebs-gp3,\n"+
+			"     size_gib: 730}\n"+
+			"  - {id: db-1, type: database, cloud: aws, region: us-east-1,\n"+
+			"     instance_type: db.r6g.large}\n"), 0o600))
+	cfg := filepath.Join(dir, "stratus.yml")
+	require.NoError(t, os.WriteFile(cfg, []byte("cost:\n  inventory: [inventory.yaml]\n"), 0o600))
+
+	code, out, stderr := runCommand(t, storage, world, "cost", "report", "--output=json")
+	require.Equal(t, exitOK, code, stderr)
+	var bare cost.Report
+	require.NoError(t, json.Unmarshal([]byte(out), &bare))
+
+	code, out, stderr = runCommand(t, storage, world, "--config.file="+cfg,
+		"cost", "report", "--output=json")
+	require.Equal(t, exitOK, code, stderr)
+	var report cost.Report
+	require.NoError(t, json.Unmarshal([]byte(out), &report))
+	require.InDelta(t, bare.TotalPerHour+0.096+0.08, report.TotalPerHour, 1e-9,
+		"an m5.large at 0.096 and 730 GiB of gp3 at 0.08 a month")
+	byService := map[string]float64{}
+	for _, s := range report.Services {
+		byService[s.Service] += s.CostPerHour
+	}
+	require.InDelta(t, 0.096, byService["ci-runner"], 1e-12)
+	require.InDelta(t, 0.08, byService[cost.Unallocated]-bareCost(bare, cost.Unallocated), 1e-12)
+	require.Len(t, report.Unpriced, 1)
+	require.Equal(t, "db-1", report.Unpriced[0].ResourceID)
+	require.Equal(t, "database", report.Unpriced[0].ResourceType)
+
+	code, out, stderr = runCommand(t, storage, world, "--config.file="+cfg, "cost", "report")
+	require.Equal(t, exitOK, code, stderr)
+	require.Regexp(t, `ci-runner\s+-\s+-\s+0\.0960\s+compute=0\.0960\s+aws=0\.0960`, out)
+	require.Regexp(t, `db-1\s+-\s+aws\s+us-east-1\s+db\.r6g\.large\s+unknown_product`, out)
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "inventory.yaml"),
+		[]byte("resources:\n  - {id: x, type: disk, cloud: aws}\n"), 0o600))
+	want := filepath.Join(dir, "inventory.yaml") + `:2: resources[0].type: "disk" is not one of`
+	code, _, stderr = runCommand(t, storage, world, "--config.file="+cfg, "cost", "report")
+	require.Equal(t, exitError, code)
+	require.Contains(t, stderr, want)
+	code, _, stderr = runCommand(t, storage, "--config.file="+cfg, "serve", "--config.check")
+	require.Equal(t, exitError, code)
+	require.Contains(t, stderr, "cost.inventory: "+want)
+}
+
+// bareCost is a service's cost in a report, 0 when absent.
+func bareCost(r cost.Report, service string) float64 {
+	var sum float64
+	for _, s := range r.Services {
+		if s.Service == service {
+			sum += s.CostPerHour
+		}
+	}
+	return sum
 }

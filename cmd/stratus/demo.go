@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stratus-monitoring/stratus/config"
+	"github.com/stratus-monitoring/stratus/inventory"
 	"github.com/stratus-monitoring/stratus/query"
 	"github.com/stratus-monitoring/stratus/sim"
 )
@@ -37,16 +38,7 @@ func newDemo(cfg config.DemoConfig, store *query.Embedded, reporter query.Status
 	logger *slog.Logger,
 ) (*demo, error) {
 	backfill := time.Duration(cfg.Backfill)
-	start := time.Now().Add(-backfill).Truncate(demoStep)
-	// The world is a third longer than the backfill, so that the scenario's
-	// later events (placed at fractions of its duration) happen live.
-	world, err := sim.New(sim.Options{
-		Scenario: cfg.Scenario,
-		Seed:     cfg.Seed,
-		Start:    start,
-		Duration: max(backfill*4/3, time.Hour),
-		Step:     demoStep,
-	})
+	world, err := sim.New(demoWorldOptions(cfg, time.Now()))
 	if err != nil {
 		return nil, fmt.Errorf("demo world: %w", err)
 	}
@@ -58,6 +50,32 @@ func newDemo(cfg config.DemoConfig, store *query.Embedded, reporter query.Status
 		window:    max(2*backfill, 2*time.Hour),
 		lastPrune: time.Now(),
 	}, nil
+}
+
+// demoWorldOptions are the options of the demo world started at now.
+func demoWorldOptions(cfg config.DemoConfig, now time.Time) sim.Options {
+	backfill := time.Duration(cfg.Backfill)
+	// The world is a third longer than the backfill, so that the scenario's
+	// later events (placed at fractions of its duration) happen live.
+	return sim.Options{
+		Scenario: cfg.Scenario,
+		Seed:     cfg.Seed,
+		Start:    now.Add(-backfill).Truncate(demoStep),
+		Duration: max(backfill*4/3, time.Hour),
+		Step:     demoStep,
+	}
+}
+
+// demoInventory returns the inventory of the demo world: its virtual
+// machines, databases and brokers, which the cost engine prices next to the
+// nodes it finds in the world's metrics. It depends on the scenario and seed,
+// not on the time.
+func demoInventory(cfg config.DemoConfig, now time.Time) ([]inventory.Resource, error) {
+	world, err := sim.New(demoWorldOptions(cfg, now))
+	if err != nil {
+		return nil, fmt.Errorf("demo world: %w", err)
+	}
+	return world.Inventory(), nil
 }
 
 // backfill writes the world's history up to now.

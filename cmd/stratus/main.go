@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/common/version"
 
 	"github.com/stratus-monitoring/stratus/config"
+	"github.com/stratus-monitoring/stratus/inventory"
 )
 
 // Exit codes shared by every command (DESIGN.md, "Command-line contract").
@@ -51,6 +52,9 @@ type globals struct {
 	cfg         *config.Config
 	// storageLock is set while serve holds --storage.path.
 	storageLock *storageLock
+	// inventory holds cost.inventory's files once read, or the demo world's
+	// resources; see inventorySource.
+	inventory func() []inventory.Resource
 }
 
 // command is one subcommand: it registers its flags, then runs once parsed.

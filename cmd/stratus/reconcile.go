@@ -124,6 +124,7 @@ func (c *costReconcileCommand) run(ctx context.Context, g *globals) int {
 	// Hour after hour over a billing period, the recommendations' week-long p95
 	// queries would cost far more than the estimates they do not feed.
 	engine.DisableRecommendations()
+	engine.DisableUnitCosts()
 	engine.DisableCalibration()
 	period := in.Period()
 	dataStart, dataEnd := time.Time{}, time.Time{}
@@ -301,7 +302,7 @@ func earlierOf(a, b time.Time) time.Time {
 }
 
 // estimateWindows runs one cost cycle in the middle of each window and turns
-// each priced node's cost per hour into an estimate for every UTC hour the
+// each priced resource's cost per hour (nodes, inventory resources) into an estimate for every UTC hour the
 // window overlaps, in proportion to the overlap.
 func estimateWindows(ctx context.Context, engine analysis.Engine, windows []costWindow,
 	timeout time.Duration,
@@ -318,9 +319,9 @@ func estimateWindows(ctx context.Context, engine analysis.Engine, windows []cost
 		snap := v.(*cost.Snapshot)
 		for h := w.start.Truncate(time.Hour); h.Before(w.end); h = h.Add(time.Hour) {
 			overlap := earlierOf(h.Add(time.Hour), w.end).Sub(laterOf(h, w.start)).Hours()
-			for _, n := range snap.Nodes {
-				out = append(out, cost.ResourceHourEstimate{Cloud: n.Cloud,
-					ResourceID: n.ResourceID, Hour: h, Cost: n.CostPerHour * overlap,
+			for _, r := range snap.Result.Resources {
+				out = append(out, cost.ResourceHourEstimate{Cloud: r.Cloud,
+					ResourceID: r.ID, Hour: h, Cost: r.CostPerHour * overlap,
 					Currency: snap.Currency})
 			}
 		}

@@ -132,18 +132,19 @@ func simBilling(t *testing.T, seed int64, allowlist bool) (string, *sim.Truth) {
 }
 
 // discountConfig writes a configuration whose pricing.discounts are the
-// world's negotiated discounts.
-func discountConfig(t *testing.T, truth *sim.Truth) string {
+// world's negotiated discounts (none with discounts false), and whose
+// cost.inventory is the world's inventory.yaml in dir.
+func discountConfig(t *testing.T, truth *sim.Truth, dir string, discounts bool) string {
 	t.Helper()
 	var b strings.Builder
-	b.WriteString("pricing:\n  discounts:\n")
-	for _, c := range truth.Billing.Clouds {
-		if c.DiscountRate > 0 {
-			fmt.Fprintf(&b, "    - {cloud: %s, percent: %v}\n", c.Cloud, c.DiscountRate*100)
+	fmt.Fprintf(&b, "cost:\n  inventory: [%s]\n", filepath.Join(dir, sim.InventoryFile))
+	if discounts {
+		b.WriteString("pricing:\n  discounts:\n")
+		for _, c := range truth.Billing.Clouds {
+			if c.DiscountRate > 0 {
+				fmt.Fprintf(&b, "    - {cloud: %s, percent: %v}\n", c.Cloud, c.DiscountRate*100)
+			}
 		}
-	}
-	if !strings.Contains(b.String(), "{") {
-		return ""
 	}
 	return writeTemp(t, "stratus.yml", b.String())
 }
@@ -179,7 +180,7 @@ func TestCostReconcileSimulated(t *testing.T) {
 			dir, truth := simBilling(t, tc.seed, tc.allowlist)
 
 			// With the negotiated discounts.
-			r := reconcileSim(t, dir, t.TempDir(), discountConfig(t, truth))
+			r := reconcileSim(t, dir, t.TempDir(), discountConfig(t, truth, dir, true))
 			require.Equal(t, "metrics", r.Mode)
 			require.Equal(t, 6, r.Cycles)
 			require.Equal(t, truth.Billing.ChargePeriodStart, r.Period.Start)
@@ -224,11 +225,12 @@ func TestCostReconcileSimulated(t *testing.T) {
 			require.NoError(t, err)
 			mid := start.Add(end.Sub(start) / 2).Format(time.RFC3339)
 			storage := t.TempDir()
-			first := reconcileSim(t, dir, storage, "", "--to="+mid)
+			plain := discountConfig(t, truth, dir, false)
+			first := reconcileSim(t, dir, storage, plain, "--to="+mid)
 			require.NotEmpty(t, first.CalibrationFile)
 			cal, err := readCalibration(first.CalibrationFile)
 			require.NoError(t, err)
-			second := reconcileSim(t, dir, t.TempDir(), "", "--from="+mid,
+			second := reconcileSim(t, dir, t.TempDir(), plain, "--from="+mid,
 				"--no-write-calibration")
 			require.Empty(t, second.CalibrationFile)
 			for _, c := range second.Clouds {
@@ -281,6 +283,7 @@ func TestBillingCostEngine(t *testing.T) {
 	estimator, err := g.newCostEngine(src.querier, book)
 	require.NoError(t, err)
 	estimator.DisableRecommendations()
+	estimator.DisableUnitCosts()
 	e := &billingCostEngine{Engine: inner, estimator: estimator,
 		files:    []string{filepath.Join(dir, "billing_focus.csv")},
 		embedded: src.embedded, storage: g.storagePath, logger: g.logger}

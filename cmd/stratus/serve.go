@@ -29,6 +29,7 @@ import (
 	"github.com/stratus-monitoring/stratus/collector"
 	"github.com/stratus-monitoring/stratus/cost"
 	"github.com/stratus-monitoring/stratus/cost/insight"
+	"github.com/stratus-monitoring/stratus/inventory"
 	"github.com/stratus-monitoring/stratus/pricing"
 	"github.com/stratus-monitoring/stratus/query"
 	"github.com/stratus-monitoring/stratus/telemetry"
@@ -99,8 +100,8 @@ var reservedPaths = []string{
 
 // validate checks what serve would otherwise find out only when it is too
 // late: the web configuration, the listen addresses, the metrics path, the
-// files the Prometheus client configuration names and the price files. --config.check runs the
-// same checks.
+// files the Prometheus client configuration names, the price files and the
+// inventory files. --config.check runs the same checks.
 func (c *serveCommand) validate(g *globals) error {
 	if *c.web.WebConfigFile != "" {
 		if err := web.Validate(*c.web.WebConfigFile); err != nil {
@@ -127,8 +128,12 @@ func (c *serveCommand) validate(g *globals) error {
 	if err := checkCredentialFiles(g.cfg.Prometheus.HTTPClient); err != nil {
 		return err
 	}
-	// The price files are read now, so that a broken one fails the check.
-	_, err := g.newPriceBook()
+	// The price and inventory files are read now, so that a broken one fails
+	// the check.
+	if _, err := g.newPriceBook(); err != nil {
+		return err
+	}
+	_, err := g.inventorySource()
 	return err
 }
 
@@ -196,6 +201,14 @@ func (g *globals) newServer(c *serveCommand) (*server, error) {
 		_ = src.close()
 		return nil, err
 	}
+	if src.demo && len(g.cfg.Cost.Inventory) == 0 {
+		resources, err := demoInventory(g.cfg.Demo, time.Now())
+		if err != nil {
+			_ = src.close()
+			return nil, err
+		}
+		g.inventory = func() []inventory.Resource { return resources }
+	}
 	costEngine, err := g.newCostEngine(src.querier, book)
 	if err != nil {
 		_ = src.close()
@@ -210,6 +223,7 @@ func (g *globals) newServer(c *serveCommand) (*server, error) {
 			return nil, err
 		}
 		estimator.DisableRecommendations()
+		estimator.DisableUnitCosts()
 		estimator.DisableCalibration()
 		billingEngine = &billingCostEngine{Engine: costEngine, estimator: estimator,
 			files: files, embedded: src.embedded, storage: g.storagePath,

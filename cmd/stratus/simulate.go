@@ -40,8 +40,8 @@ func newSimulateCommand(cmd *kingpin.CmdClause) *simulateCommand {
 	cmd.Flag("duration", "Length of the world (Prometheus duration). Default: the "+
 		"scenario's (6h).").StringVar(&c.duration)
 	cmd.Flag("step", "Sample interval (Prometheus duration).").Default("15s").StringVar(&c.step)
-	cmd.Flag("output-dir", "Directory to write metrics.om, truth.json and "+
-		"billing_focus.csv (with --billing) to.").
+	cmd.Flag("output-dir", "Directory to write metrics.om, truth.json, inventory.yaml "+
+		"and billing_focus.csv (with --billing) to.").
 		Required().StringVar(&c.outputDir)
 	cmd.Flag("resources", "Scale the world to about this many resources "+
 		"(nodes, VMs, databases, pods); 0 keeps the scenario's.").Default("0").IntVar(&c.resources)

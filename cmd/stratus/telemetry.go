@@ -9,6 +9,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
+	"github.com/stratus-monitoring/stratus/inventory"
 	"github.com/stratus-monitoring/stratus/telemetry"
 )
 
@@ -115,6 +116,10 @@ func (g *globals) openForReport(atFlag string) (*source, time.Time, error) {
 		if err != nil {
 			_ = src.close()
 			return nil, time.Time{}, err
+		}
+		if len(g.cfg.Cost.Inventory) == 0 {
+			resources := demo.world.Inventory()
+			g.inventory = func() []inventory.Resource { return resources }
 		}
 	}
 	at, err := evaluationTime(atFlag, src, time.Now())

@@ -1,0 +1,235 @@
+package cost
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/stratus-monitoring/stratus/identity"
+	"github.com/stratus-monitoring/stratus/inventory"
+	"github.com/stratus-monitoring/stratus/pricing"
+)
+
+// Reason an inventory resource is not priced, besides the price book's own.
+const (
+	// ReasonNoRegion: the resource names no region, and prices are per region.
+	ReasonNoRegion = "no_region"
+)
+
+// PricedResource is an inventory resource and the price it was charged at.
+type PricedResource struct {
+	inventory.Resource
+	// Service is the owner its tags name (aliases applied, a bare name
+	// completed from the one Kubernetes service of that name), or Unallocated.
+	Service identity.Service
+	// ServiceTag is the tag key that named the service, empty without one.
+	ServiceTag string
+	// ListPricePerHour is the resource's list price per hour: the hourly
+	// price, or the price per GiB-month times its size over 730 hours.
+	ListPricePerHour float64
+	// DiscountPercent is the discount of its cloud, account or service.
+	DiscountPercent   float64
+	CalibrationFactor float64
+	// CostPerHour is ListPricePerHour less the discount, times the calibration.
+	CostPerHour float64
+	PriceSource string
+}
+
+// componentOf returns the component an inventory type's cost counts under.
+func componentOf(resourceType string) Component {
+	switch resourceType {
+	case inventory.TypeVolume, inventory.TypeBucket:
+		return ComponentStorage
+	case inventory.TypeLoadBalancer, inventory.TypeNATGateway:
+		return ComponentNetwork
+	}
+	return ComponentCompute
+}
+
+// pricedInventory is what priceInventory found.
+type pricedInventory struct {
+	resources []Resource
+	priced    []PricedResource
+	unpriced  []UnpricedNode
+	metadata  identity.MetadataVotes
+}
+
+// priceInventory prices every inventory resource from the book, names its
+// owner from its tags, and returns the resources to allocate. A resource that
+// cannot be priced is reported and left out of every total. Each resource
+// takes the discount of its cloud, account and service (it is billed to one
+// account and owned by one service, unlike a node) and its cloud's calibration.
+func (e *Engine) priceInventory(resources []inventory.Resource, resolver *identity.Resolver,
+	cal Calibration,
+) *pricedInventory {
+	keys := e.cfg.TagKeys.WithDefaults()
+	out := &pricedInventory{}
+	for _, r := range resources {
+		tagged := keys.Read(r.Tags)
+		svc := identity.Service{}
+		if tagged.Service != "" {
+			svc = resolver.Resolve(identity.Service{Name: tagged.Service})
+			out.metadata.Add(svc, identity.Metadata{Team: tagged.Team, Owner: tagged.Owner})
+		}
+
+		u := UnpricedNode{Type: r.Type, ResourceID: r.ID, Cloud: r.Cloud,
+			Region: r.Region, InstanceType: cmp.Or(r.InstanceType, r.Product)}
+		listPerHour, price, err := e.listPricePerHour(r)
+		if err != nil {
+			u.Reason, u.Detail = pricing.NoPriceReason(err), err.Error()
+			if r.Region == "" {
+				u.Reason = ReasonNoRegion
+			}
+			out.unpriced = append(out.unpriced, u)
+			continue
+		}
+
+		discount := e.cfg.Book.Discount(r.Cloud, r.Account, svc.Name)
+		calibration := cal.Factor(r.Cloud, price.Currency)
+		p := PricedResource{
+			Resource: r, Service: serviceOrUnallocated(svc), ServiceTag: tagged.ServiceKey,
+			ListPricePerHour: listPerHour, DiscountPercent: discount,
+			CalibrationFactor: calibration,
+			CostPerHour:       listPerHour * (1 - discount/100) * calibration,
+			PriceSource:       price.Source,
+		}
+		out.priced = append(out.priced, p)
+		out.resources = append(out.resources, Resource{
+			ID: r.ID, Type: r.Type, InstanceType: r.InstanceType, Cloud: r.Cloud,
+			Region: r.Region, Component: componentOf(r.Type), CostPerHour: p.CostPerHour,
+			Service: svc,
+		})
+	}
+	slices.SortFunc(out.priced, func(a, b PricedResource) int {
+		return cmp.Or(cmp.Compare(a.Cloud, b.Cloud), cmp.Compare(a.ID, b.ID))
+	})
+	return out
+}
+
+// listPricePerHour looks up a resource's price and returns its list cost per
+// hour: the hourly price of its instance type, or the price per GiB-month of
+// its product times its size.
+func (e *Engine) listPricePerHour(r inventory.Resource) (float64, pricing.Price, error) {
+	key := pricing.Key{Cloud: r.Cloud, Region: r.Region, Kind: pricing.KindCompute,
+		Product: r.InstanceType, OS: r.OS, Purchase: pricing.Purchase(r.Purchase)}
+	if !inventory.Hourly(r.Type) {
+		key = pricing.Key{Cloud: r.Cloud, Region: r.Region, Kind: pricing.KindStorage,
+			Product: r.Product}
+	}
+	price, err := e.cfg.Book.Lookup(key)
+	if err != nil {
+		return 0, price, err
+	}
+	// The book answers a compute or storage key with a price in that kind's
+	// unit (per hour, per GiB-month), both of which have an hourly rate.
+	hourly, _ := price.Hourly()
+	if inventory.Hourly(r.Type) {
+		return hourly, price, nil
+	}
+	return hourly * r.SizeGiB, price, nil
+}
+
+// inventoryAllocation is the inventory's part of a cycle.
+type inventoryAllocation struct {
+	result   *Result
+	priced   []PricedResource
+	unpriced []UnpricedNode
+	metadata identity.MetadataVotes
+}
+
+// allocateInventory prices the resources of the configured inventory and
+// allocates them to their owners. Bare service names from tags are completed
+// from the services of the pods charged (a VM tagged "checkout" joins
+// prod/shop/checkout when that is the only checkout). A resource that is also
+// one of the nodes is priced as the node only, and one listed twice once.
+func (e *Engine) allocateInventory(nodes []Node, pods []PodAttribution) (*inventoryAllocation, error) {
+	var resources []inventory.Resource
+	if e.cfg.Inventory != nil {
+		resources = e.cfg.Inventory()
+	}
+	isNode := map[string]bool{}
+	for _, n := range nodes {
+		for _, k := range BillingResourceKeys(n.ResourceID) {
+			isNode[k] = true
+		}
+	}
+	seen := map[[2]string]bool{}
+	kept := make([]inventory.Resource, 0, len(resources))
+	for _, r := range resources {
+		k := [2]string{r.Cloud, r.ID}
+		switch {
+		case seen[k]:
+			e.cfg.Logger.Warn("inventory resource listed twice; priced once",
+				"resource_id", r.ID, "cloud", r.Cloud, "at", r.Where())
+		case slices.ContainsFunc(BillingResourceKeys(r.ID), func(k string) bool { return isNode[k] }):
+			e.cfg.Logger.Debug("inventory resource is a Kubernetes node; priced as the node",
+				"resource_id", r.ID, "cloud", r.Cloud)
+		default:
+			kept = append(kept, r)
+		}
+		seen[k] = true
+	}
+
+	resolver := identity.NewResolver(e.cfg.Identity)
+	for _, p := range pods {
+		if p.Service.Name != Unallocated {
+			resolver.Learn(p.Service)
+		}
+	}
+	var cal Calibration
+	if e.cfg.Calibration != nil {
+		cal = e.cfg.Calibration()
+	}
+	inv := e.priceInventory(kept, resolver, cal)
+	result, err := AllocateResourceCost(inv.resources)
+	if err != nil {
+		return nil, fmt.Errorf("cost allocation of the inventory: %w", err)
+	}
+	return &inventoryAllocation{result: result, priced: inv.priced, unpriced: inv.unpriced,
+		metadata: inv.metadata}, nil
+}
+
+// podLabelKeys returns the pod label keys the engine reads: those that name
+// the service, then the team and owner keys.
+func (e *Engine) podLabelKeys() []string {
+	keys := e.cfg.TagKeys.WithDefaults()
+	out := slices.Clone(e.cfg.PodLabelKeys)
+	for _, k := range slices.Concat(keys.Team, keys.Owner) {
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// serviceInfo settles the team and owner of every service from the labels of
+// its running pods and the tags of its resources, by majority.
+func (e *Engine) serviceInfo(o *observations, pods []PodAttribution,
+	votes *identity.MetadataVotes,
+) map[identity.Service]identity.Metadata {
+	keys := e.cfg.TagKeys.WithDefaults()
+	for _, p := range pods {
+		if p.Service.Name == Unallocated {
+			continue
+		}
+		t := keys.Read(o.podLabels[podKey{p.Cluster, p.Namespace, p.Pod}])
+		votes.Add(p.Service, identity.Metadata{Team: t.Team, Owner: t.Owner})
+	}
+	return votes.Result()
+}
+
+// Services returns every service the snapshot charges or knows the team or
+// owner of, Idle and Unallocated left out, sorted.
+func (s *Snapshot) Services() []identity.Service {
+	set := map[identity.Service]bool{}
+	for _, a := range s.Result.Allocations {
+		if a.Service.Name != Idle && a.Service.Name != Unallocated {
+			set[a.Service] = true
+		}
+	}
+	for svc := range s.ServiceInfo {
+		set[svc] = true
+	}
+	return slices.SortedFunc(maps.Keys(set), identity.CompareServices)
+}
