@@ -53,17 +53,11 @@ type SkippedRecommendation struct {
 
 // SkippedCounts counts skipped candidates per kind and reason, sorted.
 func SkippedCounts(skipped []SkippedRecommendation) []SkippedCount {
-	counts := map[[2]string]int{}
-	for _, s := range skipped {
-		counts[[2]string{s.Kind, s.Reason}]++
-	}
-	out := make([]SkippedCount, 0, len(counts))
-	for _, k := range slices.SortedFunc(maps.Keys(counts), func(a, b [2]string) int {
-		return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
-	}) {
-		out = append(out, SkippedCount{Kind: k[0], Reason: k[1], Count: counts[k]})
-	}
-	return out
+	return countPairs(skipped, func(s SkippedRecommendation) [2]string {
+		return [2]string{s.Kind, s.Reason}
+	}, func(k [2]string, n int) SkippedCount {
+		return SkippedCount{Kind: k[0], Reason: k[1], Count: n}
+	})
 }
 
 // SkippedCount is the number of candidates of one kind skipped for one reason.

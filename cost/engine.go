@@ -253,15 +253,25 @@ type UnpricedCount struct {
 
 // UnpricedCounts counts the unpriced nodes per cloud and reason, sorted.
 func (s *Snapshot) UnpricedCounts() []UnpricedCount {
+	return countPairs(s.Unpriced, func(u UnpricedNode) [2]string {
+		return [2]string{u.Cloud, u.Reason}
+	}, func(k [2]string, n int) UnpricedCount {
+		return UnpricedCount{Cloud: k[0], Reason: k[1], Count: n}
+	})
+}
+
+// countPairs counts items per pair of strings and returns one count per pair,
+// sorted by the pair.
+func countPairs[T, C any](items []T, key func(T) [2]string, count func([2]string, int) C) []C {
 	counts := map[[2]string]int{}
-	for _, u := range s.Unpriced {
-		counts[[2]string{u.Cloud, u.Reason}]++
+	for _, it := range items {
+		counts[key(it)]++
 	}
-	out := make([]UnpricedCount, 0, len(counts))
+	out := make([]C, 0, len(counts))
 	for _, k := range slices.SortedFunc(maps.Keys(counts), func(a, b [2]string) int {
 		return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
 	}) {
-		out = append(out, UnpricedCount{Cloud: k[0], Reason: k[1], Count: counts[k]})
+		out = append(out, count(k, counts[k]))
 	}
 	return out
 }

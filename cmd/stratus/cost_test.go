@@ -333,3 +333,26 @@ func bareCost(r cost.Report, service string) float64 {
 	}
 	return sum
 }
+
+// TestServeMetricsDocumented: every stratus_ family that serve exposes on the
+// demo world is in the README's metrics table.
+func TestServeMetricsDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	_, table, ok := strings.Cut(string(readme), "\n## Metrics\n")
+	require.True(t, ok)
+	cfg := writeTemp(t, "stratus.yml", "demo:\n  backfill: 20m\n")
+	s := startServe(t, "--config.file="+cfg)
+	_, body := s.get("/metrics")
+	seen := 0
+	for _, line := range strings.Split(body, "\n") {
+		name, ok := strings.CutPrefix(line, "# TYPE ")
+		if !ok || !strings.HasPrefix(name, "stratus_") {
+			continue
+		}
+		name, _, _ = strings.Cut(name, " ")
+		require.Contains(t, table, "| `"+name+"` |", "%s is exposed but not documented", name)
+		seen++
+	}
+	require.Greater(t, seen, 20)
+}
