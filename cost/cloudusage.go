@@ -229,8 +229,8 @@ type cloudObservations struct {
 // Functions and tasks that cannot be priced are in unpriced, with a reason,
 // and absent from result. meta is the team and owner their tags give each
 // service, settled by majority.
-func (e *Engine) observeCloudUsage(ctx context.Context, at time.Time) (
-	result *Result, unpriced []UnpricedNode, meta map[identity.Service]identity.Metadata,
+func (e *Engine) observeCloudUsage(ctx context.Context, at time.Time, pods []PodAttribution) (
+	result *Result, unpriced []UnpricedNode, meta *identity.MetadataVotes,
 	queries int, err error,
 ) {
 	cfg := e.cfg.CloudUsage.withDefaults()
@@ -243,8 +243,16 @@ func (e *Engine) observeCloudUsage(ctx context.Context, at time.Time) (
 		return nil, nil, nil, obs.queries, err
 	}
 
-	p := cloudPricer{e: e, cfg: cfg, tagKeys: tagKeys, obs: obs,
-		resolver: identity.NewResolver(e.cfg.Identity), templates: map[string]UnpricedNode{}}
+	// A function or task tagged with the bare name of a Kubernetes service
+	// joins it, as inventory resources do.
+	resolver := identity.NewResolver(e.cfg.Identity)
+	for _, pod := range pods {
+		if pod.Service.Name != Unallocated {
+			resolver.Learn(pod.Service)
+		}
+	}
+	p := cloudPricer{e: e, cfg: cfg, tagKeys: tagKeys, obs: obs, resolver: resolver,
+		templates: map[string]UnpricedNode{}}
 	functions := p.functions()
 	tasks := p.fargateTasks()
 	cloudRun := p.cloudRunServices()
@@ -289,7 +297,7 @@ func (e *Engine) observeCloudUsage(ctx context.Context, at time.Time) (
 			"resource_type", u.Type, "resource_id", u.ResourceID, "cloud", u.Cloud,
 			"region", u.Region, "reason", u.Reason, "detail", u.Detail)
 	}
-	return result, unpriced, p.votes.Result(), obs.queries, nil
+	return result, unpriced, &p.votes, obs.queries, nil
 }
 
 // readCloudUsage runs the queries. The observations it returns count the
@@ -316,16 +324,20 @@ func (e *Engine) readCloudUsage(ctx context.Context, at time.Time, cfg CloudUsag
 	}
 	ecsTask := func(s *model.Sample) *observedTask {
 		cluster, name := label(s, "dimension_ClusterName"), label(s, "dimension_ServiceName")
-		region, arn := label(s, "region"), label(s, "name")
-		id := arn
-		if !strings.HasPrefix(arn, "arn:") {
-			// Metrics yace could not tie to a tagged resource carry no ARN.
-			id = region + "/" + cluster + "/" + name
+		region, arn, account := label(s, "region"), label(s, "name"), label(s, "account_id")
+		// An ECS service is its account, region, cluster and name. yace's name
+		// label is the service's ARN only when the service itself is tagged;
+		// otherwise it may be the cluster's ARN, shared by every service of
+		// the cluster, whose tags are not the service's.
+		id := strings.TrimPrefix(account+"/"+region+"/"+cluster+"/"+name, "/")
+		tagsFrom := ""
+		if strings.Contains(arn, ":service/") {
+			id, tagsFrom = arn, arn
 		}
 		t, ok := o.ecs[id]
 		if !ok {
 			t = &observedTask{id: id, cloud: "aws", region: region, cluster: cluster,
-				name: name, account: label(s, "account_id"), tagsFrom: arn,
+				name: name, account: account, tagsFrom: tagsFrom,
 				cpu: math.NaN(), mem: math.NaN(), product: ProductFargate,
 				cpuSeries: "aws_ecs_containerinsights_cpu_reserved_average",
 				memSeries: "aws_ecs_containerinsights_memory_reserved_average"}
@@ -648,6 +660,12 @@ func (p *cloudPricer) task(t *observedTask) (Task, bool) {
 		ResourceID: t.id, Cloud: t.cloud, Region: t.region, InstanceType: t.product}
 	svc := p.service(t.tagsFrom, t.name)
 	reads := []seriesRead{{t.cpuSeries, t.hasCPU}, {t.memSeries, t.hasMem}}
+	if t.requestSeries != "" && !t.hasReqs && t.hasCPU {
+		// A service whose instances are allocated but that served no request
+		// in the window has no request series (the exporter forgets a delta
+		// that stopped): none, not unknown.
+		t.requests, t.hasReqs = 0, true
+	}
 	if t.requestSeries != "" {
 		reads = append(reads, seriesRead{t.requestSeries, t.hasReqs})
 	}

@@ -233,7 +233,7 @@ func TestObserveCloudUsage(t *testing.T) {
 	// frontend: 1.5 + 0.5 vCPU, 0.75 + 0.25 GiB, 6 + 4 requests a second.
 	f.cloudRun("frontend", "frontend-00001", 1.5, 0.75, 6, true)
 	f.cloudRun("frontend", "frontend-00002", 0.5, 0.25, 4, false)
-	f.cloudRun("quiet", "quiet-00001", 1, 0.5, -1, false) // no request series
+	f.cloudRun("quiet", "quiet-00001", 1, 0.5, -1, false) // no request series: none served
 	e := f.load(t)
 
 	cu := CloudUsageConfig{
@@ -251,7 +251,7 @@ func TestObserveCloudUsage(t *testing.T) {
 		ECSEC2Clusters: []string{"ec2-cluster"},
 	}
 	eng := newServerlessEngine(t, e, serverlessBook(t, serverlessPrices), cu)
-	result, unpriced, meta, queries, err := eng.observeCloudUsage(context.Background(), cuAt)
+	result, unpriced, meta, queries, err := eng.observeCloudUsage(context.Background(), cuAt, nil)
 	require.NoError(t, err)
 	require.Equal(t, CloudUsageQueries, queries)
 
@@ -280,6 +280,8 @@ func TestObserveCloudUsage(t *testing.T) {
 		k(svc("frontend"), "gcp", "us-central1", ComponentCompute): 2*runVCPUHour +
 			3600*10*runPerRequest,
 		k(svc("frontend"), "gcp", "us-central1", ComponentMemory): 1 * runGiBHour,
+		k(svc("quiet"), "gcp", "us-central1", ComponentCompute):   1 * runVCPUHour,
+		k(svc("quiet"), "gcp", "us-central1", ComponentMemory):    0.5 * runGiBHour,
 	}
 	got := map[Key]float64{}
 	for _, a := range result.Allocations {
@@ -296,7 +298,7 @@ func TestObserveCloudUsage(t *testing.T) {
 	for _, r := range result.Resources {
 		resources[r.ID] = r
 	}
-	require.Len(t, resources, 5)
+	require.Len(t, resources, 6)
 	require.Equal(t, ResourceTypeFunction, resources[lambdaARN("checkout-fn")].Type)
 	require.InEpsilon(t, checkout, resources[lambdaARN("checkout-fn")].CostPerHour, 1e-9)
 	run := resources["projects/p1/locations/us-central1/services/frontend"]
@@ -311,7 +313,6 @@ func TestObserveCloudUsage(t *testing.T) {
 		{"function", lambdaARN("nan-fn"), "invalid_quantity"},
 		{"function", lambdaARN("neg-fn"), "invalid_quantity"},
 		{"function", lambdaARN("nomem-fn"), ReasonNoMemorySize},
-		{"task", "projects/p1/locations/us-central1/services/quiet", "invalid_quantity"},
 	}, summarise(unpriced))
 	for _, u := range unpriced {
 		require.NotEmpty(t, u.Detail, u.ResourceID)
@@ -325,13 +326,11 @@ func TestObserveCloudUsage(t *testing.T) {
 	require.Equal(t, "no aws_lambda_duration_sum series", details[lambdaARN("half-fn")])
 	require.Contains(t, details[lambdaARN("nan-fn")], "invocations per second is NaN")
 	require.Contains(t, details[lambdaARN("neg-fn")], "GB-seconds per second is -")
-	require.Contains(t, details["projects/p1/locations/us-central1/services/quiet"],
-		"request_count series")
 
 	require.Equal(t, map[identity.Service]identity.Metadata{
 		svc("checkout"): {Team: "payments", Owner: "bob"},
 		svc("api"):      {Team: "platform"},
-	}, meta)
+	}, meta.Result())
 }
 
 // TestObserveCloudUsagePrices checks what the price book decides: a missing
@@ -400,7 +399,7 @@ func TestObserveCloudUsagePrices(t *testing.T) {
 			require.NoError(t, book.SetDiscounts(tt.discount))
 			eng := newServerlessEngine(t, e, book,
 				CloudUsageConfig{FunctionMemoryMiB: map[string]float64{"fn": 128}})
-			result, unpriced, _, _, err := eng.observeCloudUsage(context.Background(), cuAt)
+			result, unpriced, _, _, err := eng.observeCloudUsage(context.Background(), cuAt, nil)
 			require.NoError(t, err)
 			want := tt.unpriced
 			if want == nil {
@@ -447,7 +446,7 @@ func TestObserveCloudUsageQueriesPerCycle(t *testing.T) {
 			q := &countingQuerier{Querier: f.load(t)}
 			eng := newServerlessEngine(t, q, serverlessBook(t, serverlessPrices),
 				CloudUsageConfig{FunctionMemoryMiB: memory})
-			result, unpriced, _, queries, err := eng.observeCloudUsage(context.Background(), cuAt)
+			result, unpriced, _, queries, err := eng.observeCloudUsage(context.Background(), cuAt, nil)
 			require.NoError(t, err)
 			require.Empty(t, unpriced)
 			require.Len(t, result.Resources, 3*n)
@@ -477,13 +476,13 @@ func TestObserveCloudUsageQueryError(t *testing.T) {
 	e := newOMFixture().load(t)
 	eng := newServerlessEngine(t, &failingQuerier{Querier: e, ok: 3},
 		serverlessBook(t, serverlessPrices), CloudUsageConfig{})
-	_, _, _, queries, err := eng.observeCloudUsage(context.Background(), cuAt)
+	_, _, _, queries, err := eng.observeCloudUsage(context.Background(), cuAt, nil)
 	require.ErrorContains(t, err, "cost: querying ECS CPU reserved: connection refused")
 	require.Equal(t, 4, queries)
 
 	eng = newServerlessEngine(t, &failingQuerier{Querier: e}, serverlessBook(t, serverlessPrices),
 		CloudUsageConfig{Disabled: true})
-	result, unpriced, meta, queries, err := eng.observeCloudUsage(context.Background(), cuAt)
+	result, unpriced, meta, queries, err := eng.observeCloudUsage(context.Background(), cuAt, nil)
 	require.NoError(t, err)
 	require.Zero(t, queries)
 	require.Nil(t, result)
@@ -501,7 +500,7 @@ func TestObserveCloudUsagePeriod(t *testing.T) {
 		eng := newServerlessEngine(t, e, serverlessBook(t, serverlessPrices),
 			CloudUsageConfig{CloudWatchPeriod: period,
 				FunctionMemoryMiB: map[string]float64{"fn": 2048}})
-		result, _, _, _, err := eng.observeCloudUsage(context.Background(), cuAt)
+		result, _, _, _, err := eng.observeCloudUsage(context.Background(), cuAt, nil)
 		require.NoError(t, err)
 		require.Len(t, result.Resources, 1)
 		return result.Resources[0].CostPerHour
@@ -603,10 +602,10 @@ func TestObserveCloudUsageSimulated(t *testing.T) {
 
 			for _, at := range []time.Duration{30 * time.Minute, time.Hour, 2 * time.Hour} {
 				result, unpriced, meta, _, err := eng.observeCloudUsage(context.Background(),
-					start.Add(at))
+					start.Add(at), nil)
 				require.NoError(t, err)
 				require.Empty(t, unpriced)
-				checkSimulatedServerless(t, truth.Serverless, result, meta)
+				checkSimulatedServerless(t, truth.Serverless, result, meta.Result())
 			}
 		})
 	}
@@ -653,4 +652,72 @@ func checkSimulatedServerless(t *testing.T, truth []sim.TruthServerless, result 
 		require.InEpsilon(t, want, services[s], 1e-9, s.String())
 	}
 	require.Equal(t, wantMeta, meta)
+}
+
+// TestObserveCloudUsageECSClusterARN: when an ECS service is not tagged, yace
+// labels its series with the cluster's ARN; each service is still a resource
+// of its own, named by account, region, cluster and service, and the
+// cluster's tags are not taken for the services'.
+func TestObserveCloudUsageECSClusterARN(t *testing.T) {
+	f := newOMFixture()
+	clusterARN := "arn:aws:ecs:us-east-1:123456789012:cluster/prod"
+	for _, s := range []struct {
+		name     string
+		cpu, mem float64
+	}{{"api", 512, 1024}, {"worker", 2048, 4096}, {"batch", 4096, 8192}} {
+		base := []string{"name", clusterARN, "region", "us-east-1", "account_id",
+			"123456789012", "dimension_ClusterName", "prod", "dimension_ServiceName", s.name}
+		f.gauge("aws_ecs_containerinsights_cpu_reserved_average", s.cpu, base...)
+		f.gauge("aws_ecs_containerinsights_memory_reserved_average", s.mem, base...)
+	}
+	f.gauge("aws_ecs_containerinsights_info", 0, "name", clusterARN, "tag_service", "platform")
+	eng := newServerlessEngine(t, f.load(t), serverlessBook(t, serverlessPrices),
+		CloudUsageConfig{})
+	result, unpriced, meta, _, err := eng.observeCloudUsage(context.Background(), cuAt, nil)
+	require.NoError(t, err)
+	require.Empty(t, unpriced)
+	got := map[string]float64{}
+	for _, r := range result.Resources {
+		got[r.ID] = r.CostPerHour
+	}
+	want := map[string]float64{}
+	total := 0.0
+	for _, s := range []struct {
+		name      string
+		vcpu, gib float64
+	}{{"api", 0.5, 1}, {"worker", 2, 4}, {"batch", 4, 8}} {
+		c := s.vcpu*0.04048 + s.gib*0.004445
+		want["123456789012/us-east-1/prod/"+s.name] = c
+		total += c
+	}
+	require.Len(t, got, 3)
+	for id, c := range want {
+		require.InEpsilon(t, c, got[id], 1e-9, id)
+	}
+	for _, a := range result.Allocations {
+		require.Contains(t, []string{"api", "worker", "batch"}, a.Service.Name,
+			"each charged to its own name, not to the cluster's tag")
+	}
+	require.Empty(t, meta.Result())
+	var sum float64
+	for _, c := range result.CloudTotals {
+		sum += c.CostPerHour
+	}
+	require.InEpsilon(t, total, sum, 1e-9)
+}
+
+// TestObserveCloudUsageJoinsKubernetesServices: a function tagged with the
+// bare name of the one Kubernetes service of that name is charged to it.
+func TestObserveCloudUsageJoinsKubernetesServices(t *testing.T) {
+	f := newOMFixture()
+	f.lambda("cart-fn", "us-east-1", 300, 300*1000, "tag_service", "cart", "tag_team", "shop")
+	eng := newServerlessEngine(t, f.load(t), serverlessBook(t, serverlessPrices),
+		CloudUsageConfig{FunctionMemoryMiB: map[string]float64{"cart-fn": 128}})
+	cart := identity.Service{Cluster: "c1", Namespace: "shop", Name: "cart"}
+	result, _, meta, _, err := eng.observeCloudUsage(context.Background(), cuAt,
+		[]PodAttribution{{Service: cart}, {Service: identity.Service{Name: Unallocated}}})
+	require.NoError(t, err)
+	require.Len(t, result.Allocations, 1)
+	require.Equal(t, cart, result.Allocations[0].Service)
+	require.Equal(t, map[identity.Service]identity.Metadata{cart: {Team: "shop"}}, meta.Result())
 }

@@ -108,10 +108,13 @@ func (e *Engine) observeSteadyNodes(ctx context.Context, at time.Time,
 }
 
 // commitmentLookback is the range of the commitment query: the lookback, or
-// the minimum history of a commitment where that is longer, so that a short
-// lookback for usage does not rule commitments out.
+// a tenth more than the minimum history of a commitment where that is longer,
+// so that neither a short lookback for usage nor a gap of a few scrapes in a
+// history that long (a restart of kube-state-metrics or Prometheus) rules
+// commitments out: the history is the steps with data, which must cover the
+// minimum.
 func commitmentLookback(cfg RecommendConfig) time.Duration {
-	return max(cfg.Lookback, cfg.CommitmentMinHistory)
+	return max(cfg.Lookback, cfg.CommitmentMinHistory+cfg.CommitmentMinHistory/10)
 }
 
 // committedPurchases are the purchase options a commitment of a cloud is

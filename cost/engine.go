@@ -291,19 +291,17 @@ func (e *Engine) Run(ctx context.Context, at time.Time) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cost allocation: %w", err)
 	}
-	inv, err := e.allocateInventory(nodes, pods)
-	if err != nil {
-		return nil, err
-	}
 	serverless, serverlessUnpriced, serverlessMeta, serverlessQueries, err :=
-		e.observeCloudUsage(ctx, at)
+		e.observeCloudUsage(ctx, at, pods)
 	obs.queries += serverlessQueries
 	if err != nil {
 		return nil, err
 	}
-	for _, svc := range slices.SortedFunc(maps.Keys(serverlessMeta), identity.CompareServices) {
-		inv.metadata.Add(svc, serverlessMeta[svc])
+	inv, err := e.allocateInventory(nodes, pods, serverless)
+	if err != nil {
+		return nil, err
 	}
+	inv.metadata.Merge(serverlessMeta)
 	unpriced = append(unpriced, inv.unpriced...)
 	unpriced = append(unpriced, serverlessUnpriced...)
 	if result, err = Merge(result, inv.result, serverless); err != nil {

@@ -102,8 +102,8 @@ func TestEngineSimulatedWorld(t *testing.T) {
 }
 
 // checkConservation sums the allocations per cloud independently of
-// CheckConservation and compares them with the priced nodes and inventory
-// resources.
+// CheckConservation and compares them with the priced nodes, inventory
+// resources, functions and tasks.
 func checkConservation(t *testing.T, snap *cost.Snapshot) {
 	t.Helper()
 	require.NoError(t, snap.Result.CheckConservation(cost.ConservationTolerance))
@@ -117,6 +117,11 @@ func checkConservation(t *testing.T, snap *cost.Snapshot) {
 	}
 	for _, r := range snap.Resources {
 		nodes[r.Cloud] += r.CostPerHour
+	}
+	for _, r := range snap.Result.Resources {
+		if r.Type == cost.ResourceTypeFunction || r.Type == cost.ResourceTypeTask {
+			nodes[r.Cloud] += r.CostPerHour
+		}
 	}
 	require.Len(t, allocated, 3)
 	for cloud, want := range nodes {

@@ -142,29 +142,39 @@ type inventoryAllocation struct {
 // allocates them to their owners. Bare service names from tags are completed
 // from the services of the pods charged (a VM tagged "checkout" joins
 // prod/shop/checkout when that is the only checkout). A resource that is also
-// one of the nodes is priced as the node only, and one listed twice once.
-func (e *Engine) allocateInventory(nodes []Node, pods []PodAttribution) (*inventoryAllocation, error) {
+// one of the nodes (its id, or the scale set of a node's VM), or one that
+// the serverless part priced from its usage, is priced there only; one listed
+// twice (the same id, or an ARN and the instance id it names) once.
+func (e *Engine) allocateInventory(nodes []Node, pods []PodAttribution, serverless *Result,
+) (*inventoryAllocation, error) {
 	var resources []inventory.Resource
 	if e.cfg.Inventory != nil {
 		resources = e.cfg.Inventory()
 	}
-	isNode := map[string]bool{}
+	elsewhere := map[string]string{} // resource key → where it is priced
 	for _, n := range nodes {
 		for _, k := range BillingResourceKeys(n.ResourceID) {
-			isNode[k] = true
+			elsewhere[k] = "as a Kubernetes node"
+		}
+	}
+	if serverless != nil {
+		for _, r := range serverless.Resources {
+			for _, k := range BillingResourceKeys(r.ID) {
+				elsewhere[k] = "from its usage, as a " + r.Type
+			}
 		}
 	}
 	seen := map[[2]string]bool{}
 	kept := make([]inventory.Resource, 0, len(resources))
 	for _, r := range resources {
-		k := [2]string{r.Cloud, r.ID}
-		switch {
+		k := [2]string{r.Cloud, BillingResourceKeys(r.ID)[0]}
+		switch where, priced := elsewhere[k[1]]; {
 		case seen[k]:
 			e.cfg.Logger.Warn("inventory resource listed twice; priced once",
 				"resource_id", r.ID, "cloud", r.Cloud, "at", r.Where())
-		case slices.ContainsFunc(BillingResourceKeys(r.ID), func(k string) bool { return isNode[k] }):
-			e.cfg.Logger.Debug("inventory resource is a Kubernetes node; priced as the node",
-				"resource_id", r.ID, "cloud", r.Cloud)
+		case priced:
+			e.cfg.Logger.Debug("inventory resource priced elsewhere", "resource_id", r.ID,
+				"cloud", r.Cloud, "priced", where)
 		default:
 			kept = append(kept, r)
 		}

@@ -1,6 +1,8 @@
 package cost_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -177,4 +179,59 @@ func TestEngineSimulatedInventory(t *testing.T) {
 				"every cloud VM type of the world is in the snapshot: %+v", u)
 		}
 	}
+}
+
+// TestEngineSimulatedEverything runs the whole engine over a simulated world
+// with its inventory and its serverless functions and tasks priced from a
+// price file: conservation holds per cloud and region, and the report's
+// resources add up to its total.
+func TestEngineSimulatedEverything(t *testing.T) {
+	e, w, at := simWorld(t, sim.Options{Scenario: "startup", Seed: 2, Resources: 60,
+		Serverless: true})
+	prices := filepath.Join(t.TempDir(), "serverless.csv")
+	require.NoError(t, os.WriteFile(prices, []byte(
+		"cloud,region,kind,product,price,unit\n"+
+			"aws,us-east-1,request,lambda,0.20,million-requests\n"+
+			"aws,us-east-1,memory,lambda,0.0000166667,gib-second\n"+
+			"aws,us-east-1,vcpu,fargate,0.04048,vcpu-hour\n"+
+			"aws,us-east-1,memory,fargate,0.004445,gib-hour\n"+
+			"gcp,us-central1,vcpu,cloud-run,0.000024,vcpu-second\n"+
+			"gcp,us-central1,memory,cloud-run,0.0000025,gib-second\n"+
+			"gcp,us-central1,request,cloud-run,0.40,million-requests\n"), 0o600))
+	book, err := pricing.NewBookFromConfig(pricing.Config{Files: []string{prices}})
+	require.NoError(t, err)
+	truth := w.Truth()
+	memory := map[string]float64{}
+	for _, f := range truth.Serverless {
+		if f.Kind == sim.ServerlessLambda {
+			memory[f.ID] = f.MemoryMiB
+		}
+	}
+	resources := w.Inventory()
+	snap := runEngine(t, e, cost.EngineConfig{
+		Book:       book,
+		Inventory:  func() []inventory.Resource { return resources },
+		CloudUsage: cost.CloudUsageConfig{FunctionMemoryMiB: memory},
+	}, at)
+	checkConservation(t, snap)
+
+	types := map[string]int{}
+	for _, r := range snap.Result.Resources {
+		types[r.Type]++
+	}
+	require.Positive(t, types[cost.ResourceTypeNode])
+	require.Positive(t, types[inventory.TypeVM])
+	require.Positive(t, types[cost.ResourceTypeFunction])
+	require.Positive(t, types[cost.ResourceTypeTask])
+	for _, u := range snap.Unpriced {
+		require.NotEqual(t, cost.ResourceTypeFunction, u.Type, "%+v", u)
+		require.NotEqual(t, cost.ResourceTypeTask, u.Type, "%+v", u)
+	}
+
+	report := snap.Report()
+	var sum float64
+	for _, r := range report.Resources {
+		sum += r.CostPerHour
+	}
+	require.InEpsilon(t, report.TotalPerHour, sum, 1e-9, "resources[] adds up to the total")
 }

@@ -67,6 +67,10 @@ type ServiceReport struct {
 	Features []FeatureReport `json:"features,omitempty"`
 }
 
+// PriceSourceUsage is the price_source of functions and tasks in the report:
+// their cost is their usage times prices of the book, not one list price.
+const PriceSourceUsage = "usage"
+
 // FeatureReport is the part of a service's cost per hour one feature causes.
 type FeatureReport struct {
 	Feature     string  `json:"feature"`
@@ -199,6 +203,16 @@ func (s *Snapshot) Report() Report {
 			CalibrationFactor: p.CalibrationFactor,
 			CostPerHour:       p.CostPerHour, PriceSource: p.PriceSource,
 		})
+	}
+	// Functions and tasks are priced from their usage, not a list price.
+	for _, rc := range s.Result.Resources {
+		if rc.Type == ResourceTypeFunction || rc.Type == ResourceTypeTask {
+			r.Resources = append(r.Resources, ResourceReport{
+				ResourceID: rc.ID, ResourceType: rc.Type, Cloud: rc.Cloud, Region: rc.Region,
+				InstanceType: rc.InstanceType, CalibrationFactor: 1,
+				CostPerHour: rc.CostPerHour, PriceSource: PriceSourceUsage,
+			})
+		}
 	}
 	for _, u := range s.Unpriced {
 		r.Unpriced = append(r.Unpriced, UnpricedReport{

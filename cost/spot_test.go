@@ -153,17 +153,22 @@ func (s *store) historyNode(cluster, name, instanceType string, start time.Durat
 // TestEngineCommitments runs the commitment query over eight days of node
 // history: three m5.xlarge ran all week (a fourth only lately, and a spot one
 // is not counted), the m5.large nodes of c1 scaled to zero for a day (those of
-// c3 did not), and cluster c2 has three days of history only.
+// c3 did not), and cluster c2 has three days of history only. Two days ago
+// kube-state-metrics of c1 restarted: ten minutes without any series of the
+// cluster, which must not cut the week short.
 func TestEngineCommitments(t *testing.T) {
 	day := 24 * time.Hour
 	s := newStore(t)
+	restart := func(ago time.Duration) bool { return ago > 2*day && ago <= 2*day+10*time.Minute }
 	for _, name := range []string{"a", "b", "c"} {
-		s.historyNode("c1", name, "m5.xlarge", 8*day, nil)
+		s.historyNode("c1", name, "m5.xlarge", 8*day, restart)
 	}
 	s.historyNode("c1", "burst", "m5.xlarge", day, nil)
-	s.historyNode("c1", "spot", "m5.xlarge", 8*day, nil,
+	s.historyNode("c1", "spot", "m5.xlarge", 8*day, restart,
 		"label_karpenter_sh_capacity_type", "spot")
-	gap := func(ago time.Duration) bool { return ago > 3*day && ago <= 4*day }
+	gap := func(ago time.Duration) bool {
+		return ago > 3*day && ago <= 4*day || restart(ago)
+	}
 	s.historyNode("c1", "large-1", "m5.large", 8*day, gap)
 	s.historyNode("c1", "large-2", "m5.large", 8*day, gap)
 	s.historyNode("c3", "large-3", "m5.large", 8*day, nil) // the control: no gap
@@ -198,7 +203,7 @@ func TestEngineCommitments(t *testing.T) {
 	require.InDelta(t, 0.213, r.SavingsPerHour, 1e-12)
 	require.Equal(t, pricing.Reserved, r.Purchase)
 	require.Contains(t, r.Reason, "at least 3 on-demand m5.xlarge node(s) ran at every 5m "+
-		"step over 1w of history (4 run now)")
+		"step over 7d16h40m of history (4 run now)")
 
 	// A shorter minimum history lets c2 through; the m5.large type of c1 still
 	// ran zero nodes for a day. Without a reserved price, a configured discount

@@ -134,6 +134,25 @@ func (m *MetadataVotes) Add(s Service, md Metadata) {
 	}
 }
 
+// Merge adds every vote of other to m.
+func (m *MetadataVotes) Merge(other *MetadataVotes) {
+	if other == nil {
+		return
+	}
+	for s, v := range other.votes {
+		for team, n := range v[0] {
+			for range n {
+				m.Add(s, Metadata{Team: team})
+			}
+		}
+		for owner, n := range v[1] {
+			for range n {
+				m.Add(s, Metadata{Owner: owner})
+			}
+		}
+	}
+}
+
 // Result returns the settled metadata of every service that got a vote.
 func (m *MetadataVotes) Result() map[Service]Metadata {
 	out := make(map[Service]Metadata, len(m.votes))

@@ -75,3 +75,16 @@ func TestCompareServices(t *testing.T) {
 	require.Zero(t, CompareServices(Service{Name: "a"}, Service{Name: "a"}))
 	require.Positive(t, CompareServices(Service{Name: "b"}, Service{Name: "a"}))
 }
+
+func TestMetadataVotesMerge(t *testing.T) {
+	s := Service{Name: "a"}
+	var vm, lambdas MetadataVotes
+	vm.Add(s, Metadata{Team: "xrays"})
+	for range 3 {
+		lambdas.Add(s, Metadata{Team: "yankees", Owner: "o"})
+	}
+	vm.Merge(&lambdas)
+	vm.Merge(nil)
+	require.Equal(t, map[Service]Metadata{s: {Team: "yankees", Owner: "o"}}, vm.Result(),
+		"three votes against one, not one settled vote against one")
+}

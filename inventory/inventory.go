@@ -208,6 +208,9 @@ func parseResource(node *yaml.Node, path string) (Resource, error) {
 			*dst = trim(value.Value)
 		}
 	}
+	// Clouds and regions are lower case wherever Stratus meets them (price
+	// books, provider ids, labels): `AWS` and `US-EAST-1` mean the same.
+	r.Cloud, r.Region = strings.ToLower(r.Cloud), strings.ToLower(r.Region)
 	if _, ok := lines["size_gib"]; !ok && r.Type != "" && !Hourly(r.Type) {
 		r.SizeGiB = math.NaN() // check reports it missing
 	}
@@ -299,6 +302,8 @@ func (r Resource) check(path string, lineOf func(field string) int) error {
 		return fail("product", "required for a %s: the storage product it is priced by", r.Type)
 	case math.IsNaN(r.SizeGiB):
 		return fail("size_gib", "required for a %s: the GiB it stores", r.Type)
+	case r.Type == TypeVolume && r.SizeGiB == 0:
+		return fail("size_gib", "a volume of 0 GiB: give its provisioned size")
 	case r.InstanceType != "":
 		return fail("instance_type", "a %s is priced by product and size_gib", r.Type)
 	case r.OS != "":

@@ -204,3 +204,20 @@ func TestWriteReadsBack(t *testing.T) {
 	want[2].Tags["empty"] = "" // written as '' and read back so
 	require.Equal(t, want, got)
 }
+
+func TestParseNormalisesCloudAndRegion(t *testing.T) {
+	got, err := Parse("inv.yaml", []byte("resources:\n"+
+		"  - {id: i-1, type: vm, cloud: AWS, region: US-East-1, instance_type: m5.large}\n"))
+	require.NoError(t, err)
+	require.Equal(t, "aws", got[0].Cloud)
+	require.Equal(t, "us-east-1", got[0].Region)
+
+	_, err = Parse("inv.yaml", []byte("resources:\n"+
+		"  - {id: i-1, type: vm, cloud: AWS, instance_type: m5.large}\n"+
+		"  - {id: i-1, type: vm, cloud: aws, instance_type: m5.large}\n"))
+	require.EqualError(t, err, `inv.yaml:3: resources[1].id: "i-1" of cloud "aws" is listed already on line 2`)
+
+	_, err = Parse("inv.yaml", []byte("resources:\n"+
+		"  - {id: v, type: volume, cloud: aws, product: ebs-gp3, size_gib: 0}\n"))
+	require.EqualError(t, err, "inv.yaml:2: resources[0].size_gib: a volume of 0 GiB: give its provisioned size")
+}
