@@ -237,6 +237,9 @@ func (e *Engine) observeCloudUsage(ctx context.Context, at time.Time, pods []Pod
 	if cfg.Disabled {
 		return nil, nil, nil, 0, nil
 	}
+	if cfg.FunctionMemory == nil {
+		cfg.FunctionMemory = e.inventoryFunctionMemory()
+	}
 	tagKeys := e.cfg.TagKeys.WithDefaults()
 	obs, err := e.readCloudUsage(ctx, at, cfg, tagKeys)
 	if err != nil {

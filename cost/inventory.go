@@ -167,6 +167,9 @@ func (e *Engine) allocateInventory(nodes []Node, pods []PodAttribution, serverle
 	seen := map[[2]string]bool{}
 	kept := make([]inventory.Resource, 0, len(resources))
 	for _, r := range resources {
+		if r.Type == inventory.TypeFunction {
+			continue // priced from its usage; the inventory gives its memory
+		}
 		k := [2]string{r.Cloud, BillingResourceKeys(r.ID)[0]}
 		switch where, priced := elsewhere[k[1]]; {
 		case seen[k]:
@@ -198,6 +201,31 @@ func (e *Engine) allocateInventory(nodes []Node, pods []PodAttribution, serverle
 	}
 	return &inventoryAllocation{result: result, priced: inv.priced, unpriced: inv.unpriced,
 		metadata: inv.metadata}, nil
+}
+
+// inventoryFunctionMemory returns the memory of the functions the inventory
+// lists, for the serverless part: by id (the ARN) and by name, so that a
+// function listed by either is found. Nil without an inventory.
+func (e *Engine) inventoryFunctionMemory() func(FunctionRef) (float64, bool) {
+	if e.cfg.Inventory == nil {
+		return nil
+	}
+	byID, byName := map[[2]string]float64{}, map[[2]string]float64{}
+	for _, r := range e.cfg.Inventory() {
+		if r.Type == inventory.TypeFunction {
+			byID[[2]string{r.Cloud, r.ID}] = r.MemoryMiB
+			if r.Name != "" {
+				byName[[2]string{r.Cloud, r.Name}] = r.MemoryMiB
+			}
+		}
+	}
+	return func(f FunctionRef) (float64, bool) {
+		if v, ok := byID[[2]string{f.Cloud, f.ID}]; ok {
+			return v, true
+		}
+		v, ok := byName[[2]string{f.Cloud, f.Name}]
+		return v, ok
+	}
 }
 
 // podLabelKeys returns the pod label keys the engine reads: those that name

@@ -201,17 +201,25 @@ func TestEngineSimulatedEverything(t *testing.T) {
 	book, err := pricing.NewBookFromConfig(pricing.Config{Files: []string{prices}})
 	require.NoError(t, err)
 	truth := w.Truth()
-	memory := map[string]float64{}
+	// The functions' memory comes from the inventory, listed by ARN or by
+	// name.
+	resources := w.Inventory()
+	lambdas := 0
 	for _, f := range truth.Serverless {
 		if f.Kind == sim.ServerlessLambda {
-			memory[f.ID] = f.MemoryMiB
+			r := inventory.Resource{ID: f.ID, Type: inventory.TypeFunction, Cloud: f.Cloud,
+				Region: f.Region, MemoryMiB: f.MemoryMiB}
+			if lambdas%2 == 1 {
+				r.ID, r.Name = "fn-"+f.Name, f.Name
+			}
+			resources = append(resources, r)
+			lambdas++
 		}
 	}
-	resources := w.Inventory()
+	require.Greater(t, lambdas, 1, "functions listed both ways")
 	snap := runEngine(t, e, cost.EngineConfig{
-		Book:       book,
-		Inventory:  func() []inventory.Resource { return resources },
-		CloudUsage: cost.CloudUsageConfig{FunctionMemoryMiB: memory},
+		Book:      book,
+		Inventory: func() []inventory.Resource { return resources },
 	}, at)
 	checkConservation(t, snap)
 

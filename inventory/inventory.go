@@ -47,10 +47,15 @@ const (
 	TypeNATGateway   = "nat_gateway"
 	TypeVolume       = "volume"
 	TypeBucket       = "bucket"
+	// TypeFunction is a serverless function. The inventory gives its
+	// configured memory (MemoryMiB), which no CloudWatch metric reports; its
+	// cost comes from its invocations and duration, not from here.
+	TypeFunction = "function"
 )
 
 // Hourly reports whether resources of type t are priced per hour by their
-// InstanceType; otherwise they are priced per GiB-month of SizeGiB.
+// InstanceType; stored types are priced per GiB-month of SizeGiB, and
+// functions from their usage.
 func Hourly(t string) bool {
 	return slices.Contains(hourlyTypes, t)
 }
@@ -59,6 +64,7 @@ var (
 	hourlyTypes = []string{TypeVM, TypeDatabase, TypeCache, TypeBroker, TypeLoadBalancer,
 		TypeNATGateway}
 	storedTypes = []string{TypeVolume, TypeBucket}
+	usageTypes  = []string{TypeFunction}
 )
 
 // Resource is one resource of the inventory.
@@ -79,9 +85,11 @@ type Resource struct {
 	OS string
 	// Purchase is on_demand (when empty), spot, reserved or committed.
 	Purchase string
-	// Product and SizeGiB price a stored resource: ebs-gp3-storage, 200.
+	// Product and SizeGiB price a stored resource: ebs-gp3, 200.
 	Product string
 	SizeGiB float64
+	// MemoryMiB is the configured memory of a function.
+	MemoryMiB float64
 	// Tags are the resource's cloud tags (labels on GCP), which say its
 	// service, team and owner.
 	Tags map[string]string
@@ -191,6 +199,13 @@ func parseResource(node *yaml.Node, path string) (Resource, error) {
 				return r, lineError(value.Line, field, "%v", err)
 			}
 			r.SizeGiB = v
+		case "memory_mib":
+			v, err := parseSize(value)
+			if err != nil || v == 0 {
+				return r, lineError(value.Line, field, "%q is not a positive number of MiB",
+					value.Value)
+			}
+			r.MemoryMiB = v
 		case "tags":
 			tags, err := parseTags(value, field)
 			if err != nil {
@@ -211,7 +226,7 @@ func parseResource(node *yaml.Node, path string) (Resource, error) {
 	// Clouds and regions are lower case wherever Stratus meets them (price
 	// books, provider ids, labels): `AWS` and `US-EAST-1` mean the same.
 	r.Cloud, r.Region = strings.ToLower(r.Cloud), strings.ToLower(r.Region)
-	if _, ok := lines["size_gib"]; !ok && r.Type != "" && !Hourly(r.Type) {
+	if _, ok := lines["size_gib"]; !ok && slices.Contains(storedTypes, r.Type) {
 		r.SizeGiB = math.NaN() // check reports it missing
 	}
 	return r, r.check(path, func(f string) int {
@@ -287,6 +302,19 @@ func (r Resource) check(path string, lineOf func(field string) int) error {
 		return fail("purchase", "%q is not one of on_demand, spot, reserved, committed",
 			r.Purchase)
 	}
+	if r.MemoryMiB != 0 && r.Type != TypeFunction {
+		return fail("memory_mib", "only a function has a configured memory")
+	}
+	if r.Type == TypeFunction {
+		switch {
+		case r.MemoryMiB == 0:
+			return fail("memory_mib", "required for a function: its configured memory")
+		case r.InstanceType != "" || r.Product != "" || r.SizeGiB != 0 || r.OS != "":
+			return fail("type", "a function is priced from its usage: give memory_mib, "+
+				"not instance_type, product, size_gib or os")
+		}
+		return nil
+	}
 	if Hourly(r.Type) {
 		switch {
 		case r.InstanceType == "":
@@ -313,4 +341,4 @@ func (r Resource) check(path string, lineOf func(field string) int) error {
 }
 
 // types lists every resource type.
-func types() []string { return slices.Concat(hourlyTypes, storedTypes) }
+func types() []string { return slices.Concat(hourlyTypes, storedTypes, usageTypes) }

@@ -85,10 +85,10 @@ func TestParseErrors(t *testing.T) {
 			"inv.yaml:2: resources[0].cloud: required"},
 		{"no type", "resources:\n  - id: a\n    cloud: aws\n",
 			"inv.yaml:2: resources[0].type: required: one of vm, database, cache, broker, " +
-				"load_balancer, nat_gateway, volume, bucket"},
+				"load_balancer, nat_gateway, volume, bucket, function"},
 		{"bad type", "resources:\n  - id: a\n    cloud: aws\n    type: disk\n",
 			`inv.yaml:4: resources[0].type: "disk" is not one of vm, database, cache, broker, ` +
-				"load_balancer, nat_gateway, volume, bucket"},
+				"load_balancer, nat_gateway, volume, bucket, function"},
 		{"bad purchase", vm + "    purchase: cheap\n",
 			`inv.yaml:6: resources[0].purchase: "cheap" is not one of on_demand, spot, ` +
 				"reserved, committed"},
@@ -127,6 +127,16 @@ func TestParseErrors(t *testing.T) {
 			"inv.yaml:6: resources[0].tags.a: want a string"},
 		{"empty tag key", vm + "    tags: {'': b}\n", "inv.yaml:6: resources[0].tags: empty tag key"},
 		{"tag twice", vm + "    tags: {a: b, a: c}\n", "inv.yaml:6: resources[0].tags.a: given twice"},
+		{"function without memory", "resources:\n  - {id: f, type: function, cloud: aws}\n",
+			"inv.yaml:2: resources[0].memory_mib: required for a function: its configured memory"},
+		{"function with instance type",
+			"resources:\n  - {id: f, type: function, cloud: aws, memory_mib: 128, instance_type: x}\n",
+			"inv.yaml:2: resources[0].type: a function is priced from its usage: give memory_mib, " +
+				"not instance_type, product, size_gib or os"},
+		{"memory of a vm", vm + "    memory_mib: 512\n",
+			"inv.yaml:6: resources[0].memory_mib: only a function has a configured memory"},
+		{"zero memory", "resources:\n  - {id: f, type: function, cloud: aws, memory_mib: 0}\n",
+			`inv.yaml:2: resources[0].memory_mib: "0" is not a positive number of MiB`},
 		{"duplicate id", vm + "  - id: i-1\n    type: vm\n    cloud: aws\n    instance_type: t3.micro\n",
 			`inv.yaml:6: resources[1].id: "i-1" of cloud "aws" is listed already on line 2`},
 	} {
@@ -179,9 +189,12 @@ func FuzzParse(f *testing.F) {
 			require.NotEmpty(t, r.Cloud)
 			require.Contains(t, types(), r.Type)
 			require.False(t, r.SizeGiB < 0 || r.SizeGiB != r.SizeGiB, "size %v", r.SizeGiB)
-			if Hourly(r.Type) {
+			switch {
+			case Hourly(r.Type):
 				require.NotEmpty(t, r.InstanceType)
-			} else {
+			case r.Type == TypeFunction:
+				require.Positive(t, r.MemoryMiB)
+			default:
 				require.NotEmpty(t, r.Product)
 			}
 		}
@@ -192,7 +205,9 @@ func TestWriteReadsBack(t *testing.T) {
 	want, err := Parse("inv.yaml", []byte(example))
 	require.NoError(t, err)
 	want = append(want, Resource{ID: "b", Type: TypeBucket, Cloud: "aws", Product: "s3-standard",
-		SizeGiB: 0, Name: "logs: \"x\"", OS: "", Account: "1"})
+		SizeGiB: 0, Name: "logs: \"x\"", OS: "", Account: "1"},
+		Resource{ID: "arn:aws:lambda:us-east-1:1:function:f", Type: TypeFunction, Cloud: "aws",
+			Region: "us-east-1", MemoryMiB: 1769})
 	var buf bytes.Buffer
 	require.NoError(t, Write(&buf, want))
 	got, err := Parse("out.yaml", buf.Bytes())

@@ -21,7 +21,8 @@ func TestREADMEExampleParses(t *testing.T) {
 
 	got, err := Parse("README.md", []byte(example))
 	require.NoError(t, err)
-	require.Len(t, got, 2)
+	require.Len(t, got, 3)
 	require.Equal(t, TypeVM, got[0].Type)
 	require.Equal(t, TypeVolume, got[1].Type)
+	require.Equal(t, TypeFunction, got[2].Type)
 }

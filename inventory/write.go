@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"io"
+	"slices"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -19,6 +20,7 @@ type fileResource struct {
 	Purchase     string            `yaml:"purchase,omitempty"`
 	Product      string            `yaml:"product,omitempty"`
 	SizeGiB      *float64          `yaml:"size_gib,omitempty"`
+	MemoryMiB    float64           `yaml:"memory_mib,omitempty"`
 	Tags         map[string]string `yaml:"tags,omitempty"`
 }
 
@@ -32,9 +34,9 @@ func Write(w io.Writer, resources []Resource) error {
 		fr := fileResource{
 			ID: r.ID, Type: r.Type, Name: r.Name, Cloud: r.Cloud, Region: r.Region,
 			Account: r.Account, InstanceType: r.InstanceType, OS: r.OS,
-			Purchase: r.Purchase, Product: r.Product, Tags: r.Tags,
+			Purchase: r.Purchase, Product: r.Product, Tags: r.Tags, MemoryMiB: r.MemoryMiB,
 		}
-		if !Hourly(r.Type) {
+		if slices.Contains(storedTypes, r.Type) {
 			size := r.SizeGiB
 			fr.SizeGiB = &size
 		}
