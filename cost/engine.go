@@ -241,7 +241,8 @@ type PodAttribution struct {
 	// Rule is "label:<key>", "owner:<kind>" or "none".
 	Rule string
 	// CPURequest and MemoryRequestGiB are the sums of the known requests of the
-	// pod's app containers, in cores and GiB: the size of one replica.
+	// pod's app containers and running init containers (native sidecars), in
+	// cores and GiB: the size of one replica.
 	CPURequest, MemoryRequestGiB float64
 }
 
@@ -500,6 +501,9 @@ type observedContainer struct {
 	name                   string
 	cpuRequest, memRequest float64
 	cpuUsage, memUsage     float64
+	// init marks an init container (kube_pod_init_container_*), running one
+	// that runs now.
+	init, running bool
 }
 
 type ownerRef struct{ kind, name string }
@@ -585,10 +589,16 @@ func (e *Engine) observe(ctx context.Context, at time.Time) (*observations, erro
 			o.podNode[pod(s)] = label(s, "node")
 		}},
 		{"running pods", expr(queryRunning, cluster), func(s *model.Sample) {
+			if label(s, initLabel) != "" {
+				c := container(s)
+				c.init, c.running = true, true
+				return
+			}
 			o.running[pod(s)] = true
 		}},
 		{"requests", expr(queryRequests, cluster), func(s *model.Sample) {
 			c := container(s)
+			c.init = c.init || label(s, initLabel) != ""
 			switch label(s, "resource") {
 			case "cpu":
 				c.cpuRequest = float64(s.Value)
@@ -765,8 +775,10 @@ func (e *Engine) containers(o *observations, priced []PricedNode) ([]Container, 
 			attr = e.attribute(o, c.pod, resolver)
 			attr.Node = nodeName
 		}
-		attr.CPURequest += knownOrZero(c.cpuRequest)
-		attr.MemoryRequestGiB += knownOrZero(c.memRequest)
+		if !c.init || c.running {
+			attr.CPURequest += knownOrZero(c.cpuRequest)
+			attr.MemoryRequestGiB += knownOrZero(c.memRequest)
+		}
 		services[c.pod] = attr
 		out = append(out, Container{
 			Service:   attr.Service,
@@ -775,8 +787,10 @@ func (e *Engine) containers(o *observations, priced []PricedNode) ([]Container, 
 			Namespace: c.pod.namespace,
 			Pod:       c.pod.pod,
 			Name:      c.name,
-			// Only app containers reach here: kube-state-metrics reports
-			// init containers in kube_pod_init_container_resource_requests.
+			// An init container holds its request while it runs: a native
+			// sidecar for the life of the pod, a classic one at the start.
+			Init:             c.init,
+			Running:          c.running,
 			CPURequest:       c.cpuRequest,
 			CPUUsage:         c.cpuUsage,
 			MemoryRequestGiB: c.memRequest,

@@ -274,3 +274,39 @@ func TestServiceReportOrder(t *testing.T) {
 	require.Equal(t, []string{"compute", "memory", "network"}, sr.Components())
 	require.Equal(t, []string{"aws", "gcp"}, sr.Clouds())
 }
+
+// TestEngineInitContainers: a native sidecar (an init container that keeps
+// running) is charged like an app container, a classic init container that
+// has finished is not; the pod's size counts the sidecar.
+func TestEngineInitContainers(t *testing.T) {
+	run := func(sidecarAsInit bool) *cost.Snapshot {
+		s := newStore(t)
+		s.node("n1", "aws:///us-east-1a/i-1", "m5.xlarge", "us-east-1", 4, 16)
+		s.pod("shop", "web-1", "n1", 1, 0.5, "", "", "label_app", "web")
+		base := []string{"cluster", "c1", "namespace", "shop", "pod", "web-1"}
+		with := func(metric string, kv ...string) []string {
+			return append(append([]string{"__name__", metric}, base...), kv...)
+		}
+		requests := "kube_pod_container_resource_requests"
+		if sidecarAsInit {
+			requests = "kube_pod_init_container_resource_requests"
+			s.gauge(1, with("kube_pod_init_container_status_running", "container", "proxy")...)
+			// A classic init container, finished: its request holds nothing.
+			s.gauge(2, with("kube_pod_init_container_resource_requests", "container", "migrate",
+				"resource", "cpu", "unit", "core")...)
+			s.gauge(0, with("kube_pod_init_container_status_running", "container", "migrate")...)
+		}
+		s.gauge(0.5, with(requests, "container", "proxy", "resource", "cpu", "unit", "core")...)
+		s.gauge(1<<28, with(requests, "container", "proxy", "resource", "memory",
+			"unit", "byte")...)
+		s.counter(0.1, with("container_cpu_usage_seconds_total", "container", "proxy")...)
+		s.gauge(1<<27, with("container_memory_working_set_bytes", "container", "proxy")...)
+		return runEngine(t, s.commit(), cost.EngineConfig{Book: defaultBook(t)}, fixtureAt)
+	}
+	asInit, asApp := run(true), run(false)
+	require.Equal(t, charges(asApp), charges(asInit),
+		"a running sidecar costs what the same app container costs; a finished init nothing")
+	web := podService(t, asInit, "web-1")
+	require.InDelta(t, 1.5, web.CPURequest, 1e-12, "the sidecar is part of the pod's size")
+	require.InDelta(t, 0.25, web.MemoryRequestGiB, 1e-12, "main has no memory request")
+}

@@ -55,10 +55,18 @@ const (
 
 	queryPodNode = `max by (%[1]s, namespace, pod, node) (kube_pod_info{node!=""})`
 
-	queryRunning = `max by (%[1]s, namespace, pod) (kube_pod_status_phase{phase="Running"} == 1)`
+	// Running pods, and the init containers running now (native sidecars, with
+	// restartPolicy Always, run for the life of the pod), marked by initLabel.
+	queryRunning = `max by (%[1]s, namespace, pod) (kube_pod_status_phase{phase="Running"} == 1)` +
+		` or label_replace(max by (%[1]s, namespace, pod, container) ` +
+		`(kube_pod_init_container_status_running == 1), "` + initLabel + `", "1", "", "")`
 
+	// Requests of app containers, and of init containers marked by initLabel.
 	queryRequests = `max by (%[1]s, namespace, pod, container, resource) ` +
-		`(kube_pod_container_resource_requests{resource=~"cpu|memory"})`
+		`(kube_pod_container_resource_requests{resource=~"cpu|memory"})` +
+		` or label_replace(max by (%[1]s, namespace, pod, container, resource) ` +
+		`(kube_pod_init_container_resource_requests{resource=~"cpu|memory"}), "` +
+		initLabel + `", "1", "", "")`
 
 	queryCPUUsage = `max by (%[1]s, namespace, pod, container) ` +
 		`(rate(container_cpu_usage_seconds_total{container!="",container!="POD"}[%[2]s]))`
@@ -75,6 +83,10 @@ const (
 	queryReplicaSetOwner = `max by (%[1]s, namespace, replicaset, owner_kind, owner_name) ` +
 		`(kube_replicaset_owner{owner_is_controller="true"})`
 )
+
+// initLabel marks the series of init containers in the running and requests
+// queries, which read app and init containers together.
+const initLabel = "stratus_init"
 
 // QueriesPerCycle is how many PromQL instant queries one cost cycle runs,
 // whatever the size of the fleet: CostQueries for the allocation of nodes,

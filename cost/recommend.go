@@ -270,8 +270,9 @@ func overRequested(in RecommendInput, cfg RecommendConfig, nodes map[NodeRef]Pri
 		n, onNode := nodes[NodeRef{c.Cluster, c.Node}]
 		u, ok := usable(in.Usage.Containers[ContainerRef{c.Cluster, c.Namespace, c.Pod, c.Name}],
 			hasContainer(in.Usage, c), cfg)
-		if !onNode || !ok || !validAmount(c.CPURequest) && !validAmount(c.MemoryRequestGiB) {
-			continue
+		if !onNode || !ok || !c.holdsRequest() ||
+			!validAmount(c.CPURequest) && !validAmount(c.MemoryRequestGiB) {
+			continue // a finished init container is charged nothing to save
 		}
 		s := c.service()
 		id := strings.Join([]string{s.Namespace, s.Name, c.Name}, "/")
@@ -340,6 +341,9 @@ func nodeRecommendations(in RecommendInput, cfg RecommendConfig,
 ) ([]Recommendation, map[NodeRef]bool) {
 	requested := map[NodeRef]*[2]float64{}
 	for _, c := range in.Containers {
+		if !c.holdsRequest() {
+			continue
+		}
 		k := NodeRef{c.Cluster, c.Node}
 		if requested[k] == nil {
 			requested[k] = new([2]float64)

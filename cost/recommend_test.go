@@ -90,6 +90,24 @@ func TestRecommend(t *testing.T) {
 		want: []Recommendation{{Kind: KindOverRequested, ResourceID: "c/shop/api/app",
 			SavingsPerHour: 0.5 * 0.0316}},
 	}, {
+		// A finished init container holds nothing: lowering its request saves
+		// nothing. A running one (a native sidecar) is like any container.
+		name: "init containers",
+		containers: []Container{
+			func() Container { c := recContainer("p1", 2, 4); c.Init = true; return c }(),
+			func() Container {
+				c := recContainer("p2", 2, 4)
+				c.Init, c.Running = true, true
+				return c
+			}(),
+		},
+		usage: Usage{Containers: map[ContainerRef]UsageP95{
+			ref:                        {CPUCores: 0.3, MemoryGiB: 1, History: week},
+			{"c", "shop", "p2", "app"}: {CPUCores: 0.3, MemoryGiB: 1, History: week},
+		}},
+		want: []Recommendation{{Kind: KindOverRequested, ResourceID: "c/shop/api/app",
+			SavingsPerHour: 0.050876 + 0.0108}},
+	}, {
 		name:       "NaN usage is inconclusive",
 		containers: []Container{recContainer("p1", 2, 4)},
 		usage: Usage{Containers: map[ContainerRef]UsageP95{
