@@ -53,8 +53,10 @@ const (
 )
 
 // CloudUsageQueries is how many PromQL instant queries observeCloudUsage
-// runs a cycle, whatever the number of functions, tasks or services.
-const CloudUsageQueries = 9
+// runs a cycle, whatever the number of functions, tasks, gateways or
+// services: 9 for Lambda, ECS and Cloud Run, and EgressQueries for NAT
+// gateways.
+const CloudUsageQueries = 9 + EgressQueries
 
 // Resource types of UnpricedNode.Type for serverless resources.
 const (
@@ -272,7 +274,12 @@ func (e *Engine) observeCloudUsage(ctx context.Context, at time.Time, pods []Pod
 	if err != nil {
 		return nil, nil, nil, obs.queries, fmt.Errorf("cost: Cloud Run services: %w", err)
 	}
-	result, err = Merge(lambdaResult, fargateResult, cloudRunResult)
+	natResult, natQueries, err := p.observeNATData(ctx, at)
+	obs.queries += natQueries
+	if err != nil {
+		return nil, nil, nil, obs.queries, err
+	}
+	result, err = Merge(lambdaResult, fargateResult, cloudRunResult, natResult)
 	if err != nil {
 		return nil, nil, nil, obs.queries, fmt.Errorf("cost: serverless: %w", err)
 	}
@@ -365,26 +372,7 @@ func (e *Engine) readCloudUsage(ctx context.Context, at time.Time, cfg CloudUsag
 		return t
 	}
 	tagLabels := tagLabelNames(tagKeys)
-	tags := func(s *model.Sample) {
-		arn := label(s, "name")
-		if arn == "" {
-			return
-		}
-		values := o.tags[arn]
-		if values == nil {
-			values = map[string]string{}
-			o.tags[arn] = values
-		}
-		for _, tl := range tagLabels {
-			if v := label(s, model.LabelName(tl.label)); v != "" {
-				// Replicated series that disagree: the smallest value wins,
-				// so that the answer does not depend on their order.
-				if old, ok := values[tl.key]; !ok || v < old {
-					values[tl.key] = v
-				}
-			}
-		}
-	}
+	tags := func(s *model.Sample) { addTags(o.tags, s, tagLabels) }
 	window := rangeSelector(cfg.StackdriverWindow)
 	period := cfg.CloudWatchPeriod.Seconds()
 
