@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/stratus-monitoring/stratus/identity"
+	"github.com/stratus-monitoring/stratus/inventory"
 	"github.com/stratus-monitoring/stratus/pricing"
 )
 
@@ -231,7 +232,9 @@ type cloudObservations struct {
 // Functions and tasks that cannot be priced are in unpriced, with a reason,
 // and absent from result. meta is the team and owner their tags give each
 // service, settled by majority.
-func (e *Engine) observeCloudUsage(ctx context.Context, at time.Time, pods []PodAttribution) (
+func (e *Engine) observeCloudUsage(ctx context.Context, at time.Time, pods []PodAttribution,
+	resources []inventory.Resource,
+) (
 	result *Result, unpriced []UnpricedNode, meta *identity.MetadataVotes,
 	queries int, err error,
 ) {
@@ -240,7 +243,7 @@ func (e *Engine) observeCloudUsage(ctx context.Context, at time.Time, pods []Pod
 		return nil, nil, nil, 0, nil
 	}
 	if cfg.FunctionMemory == nil {
-		cfg.FunctionMemory = e.inventoryFunctionMemory()
+		cfg.FunctionMemory = inventoryFunctionMemory(resources)
 	}
 	tagKeys := e.cfg.TagKeys.WithDefaults()
 	obs, err := e.readCloudUsage(ctx, at, cfg, tagKeys)
@@ -565,7 +568,7 @@ func (p *cloudPricer) functions() []Function {
 		if !ok {
 			u.Reason = ReasonNoMemorySize
 			u.Detail = "CloudWatch does not report a function's memory: set " +
-				"cost.function_memory_mib or give it to the inventory"
+				"cost.serverless.function_memory_mib or list it in the inventory with memory_mib"
 			p.unpriced = append(p.unpriced, u)
 			continue
 		}

@@ -251,7 +251,7 @@ func TestObserveCloudUsage(t *testing.T) {
 		ECSEC2Clusters: []string{"ec2-cluster"},
 	}
 	eng := newServerlessEngine(t, e, serverlessBook(t, serverlessPrices), cu)
-	result, unpriced, meta, queries, err := eng.observeCloudUsage(context.Background(), cuAt, nil)
+	result, unpriced, meta, queries, err := eng.observeCloudUsage(context.Background(), cuAt, nil, nil)
 	require.NoError(t, err)
 	require.Equal(t, CloudUsageQueries, queries)
 
@@ -399,7 +399,7 @@ func TestObserveCloudUsagePrices(t *testing.T) {
 			require.NoError(t, book.SetDiscounts(tt.discount))
 			eng := newServerlessEngine(t, e, book,
 				CloudUsageConfig{FunctionMemoryMiB: map[string]float64{"fn": 128}})
-			result, unpriced, _, _, err := eng.observeCloudUsage(context.Background(), cuAt, nil)
+			result, unpriced, _, _, err := eng.observeCloudUsage(context.Background(), cuAt, nil, nil)
 			require.NoError(t, err)
 			want := tt.unpriced
 			if want == nil {
@@ -446,7 +446,7 @@ func TestObserveCloudUsageQueriesPerCycle(t *testing.T) {
 			q := &countingQuerier{Querier: f.load(t)}
 			eng := newServerlessEngine(t, q, serverlessBook(t, serverlessPrices),
 				CloudUsageConfig{FunctionMemoryMiB: memory})
-			result, unpriced, _, queries, err := eng.observeCloudUsage(context.Background(), cuAt, nil)
+			result, unpriced, _, queries, err := eng.observeCloudUsage(context.Background(), cuAt, nil, nil)
 			require.NoError(t, err)
 			require.Empty(t, unpriced)
 			require.Len(t, result.Resources, 3*n)
@@ -476,13 +476,13 @@ func TestObserveCloudUsageQueryError(t *testing.T) {
 	e := newOMFixture().load(t)
 	eng := newServerlessEngine(t, &failingQuerier{Querier: e, ok: 3},
 		serverlessBook(t, serverlessPrices), CloudUsageConfig{})
-	_, _, _, queries, err := eng.observeCloudUsage(context.Background(), cuAt, nil)
+	_, _, _, queries, err := eng.observeCloudUsage(context.Background(), cuAt, nil, nil)
 	require.ErrorContains(t, err, "cost: querying ECS CPU reserved: connection refused")
 	require.Equal(t, 4, queries)
 
 	eng = newServerlessEngine(t, &failingQuerier{Querier: e}, serverlessBook(t, serverlessPrices),
 		CloudUsageConfig{Disabled: true})
-	result, unpriced, meta, queries, err := eng.observeCloudUsage(context.Background(), cuAt, nil)
+	result, unpriced, meta, queries, err := eng.observeCloudUsage(context.Background(), cuAt, nil, nil)
 	require.NoError(t, err)
 	require.Zero(t, queries)
 	require.Nil(t, result)
@@ -500,7 +500,7 @@ func TestObserveCloudUsagePeriod(t *testing.T) {
 		eng := newServerlessEngine(t, e, serverlessBook(t, serverlessPrices),
 			CloudUsageConfig{CloudWatchPeriod: period,
 				FunctionMemoryMiB: map[string]float64{"fn": 2048}})
-		result, _, _, _, err := eng.observeCloudUsage(context.Background(), cuAt, nil)
+		result, _, _, _, err := eng.observeCloudUsage(context.Background(), cuAt, nil, nil)
 		require.NoError(t, err)
 		require.Len(t, result.Resources, 1)
 		return result.Resources[0].CostPerHour
@@ -602,7 +602,7 @@ func TestObserveCloudUsageSimulated(t *testing.T) {
 
 			for _, at := range []time.Duration{30 * time.Minute, time.Hour, 2 * time.Hour} {
 				result, unpriced, meta, _, err := eng.observeCloudUsage(context.Background(),
-					start.Add(at), nil)
+					start.Add(at), nil, nil)
 				require.NoError(t, err)
 				require.Empty(t, unpriced)
 				checkSimulatedServerless(t, truth.Serverless, result, meta.Result())
@@ -673,7 +673,7 @@ func TestObserveCloudUsageECSClusterARN(t *testing.T) {
 	f.gauge("aws_ecs_containerinsights_info", 0, "name", clusterARN, "tag_service", "platform")
 	eng := newServerlessEngine(t, f.load(t), serverlessBook(t, serverlessPrices),
 		CloudUsageConfig{})
-	result, unpriced, meta, _, err := eng.observeCloudUsage(context.Background(), cuAt, nil)
+	result, unpriced, meta, _, err := eng.observeCloudUsage(context.Background(), cuAt, nil, nil)
 	require.NoError(t, err)
 	require.Empty(t, unpriced)
 	got := map[string]float64{}
@@ -715,7 +715,7 @@ func TestObserveCloudUsageJoinsKubernetesServices(t *testing.T) {
 		CloudUsageConfig{FunctionMemoryMiB: map[string]float64{"cart-fn": 128}})
 	cart := identity.Service{Cluster: "c1", Namespace: "shop", Name: "cart"}
 	result, _, meta, _, err := eng.observeCloudUsage(context.Background(), cuAt,
-		[]PodAttribution{{Service: cart}, {Service: identity.Service{Name: Unallocated}}})
+		[]PodAttribution{{Service: cart}, {Service: identity.Service{Name: Unallocated}}}, nil)
 	require.NoError(t, err)
 	require.Len(t, result.Allocations, 1)
 	require.Equal(t, cart, result.Allocations[0].Service)

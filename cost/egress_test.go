@@ -43,7 +43,7 @@ func TestObserveNATData(t *testing.T) {
 	}})
 	require.NoError(t, err)
 	eng := newServerlessEngine(t, f.load(t), book, CloudUsageConfig{})
-	result, unpriced, meta, queries, err := eng.observeCloudUsage(context.Background(), cuAt, nil)
+	result, unpriced, meta, queries, err := eng.observeCloudUsage(context.Background(), cuAt, nil, nil)
 	require.NoError(t, err)
 	require.Equal(t, CloudUsageQueries, queries)
 
@@ -83,7 +83,7 @@ func TestObserveNATDataErrors(t *testing.T) {
 	} {
 		eng := newServerlessEngine(t, &failingQuerier{Querier: e, ok: ok},
 			serverlessBook(t, serverlessPrices), CloudUsageConfig{})
-		_, _, _, queries, err := eng.observeCloudUsage(context.Background(), cuAt, nil)
+		_, _, _, queries, err := eng.observeCloudUsage(context.Background(), cuAt, nil, nil)
 		require.EqualError(t, err, want)
 		require.Equal(t, ok+1, queries)
 	}
@@ -94,7 +94,7 @@ func TestObserveNATDataErrors(t *testing.T) {
 	book, err := pricing.NewBookFromConfig(pricing.Config{})
 	require.NoError(t, err)
 	eng := newServerlessEngine(t, f.load(t), book, CloudUsageConfig{})
-	result, unpriced, _, _, err := eng.observeCloudUsage(context.Background(), cuAt, nil)
+	result, unpriced, _, _, err := eng.observeCloudUsage(context.Background(), cuAt, nil, nil)
 	require.NoError(t, err)
 	require.Empty(t, result.Resources)
 	require.Len(t, unpriced, 1)

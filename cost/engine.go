@@ -292,13 +292,17 @@ func (e *Engine) Run(ctx context.Context, at time.Time) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cost allocation: %w", err)
 	}
+	var resources []inventory.Resource
+	if e.cfg.Inventory != nil {
+		resources = e.cfg.Inventory()
+	}
 	serverless, serverlessUnpriced, serverlessMeta, serverlessQueries, err :=
-		e.observeCloudUsage(ctx, at, pods)
+		e.observeCloudUsage(ctx, at, pods, resources)
 	obs.queries += serverlessQueries
 	if err != nil {
 		return nil, err
 	}
-	inv, err := e.allocateInventory(nodes, pods, serverless)
+	inv, err := e.allocateInventory(resources, nodes, pods, serverless)
 	if err != nil {
 		return nil, err
 	}

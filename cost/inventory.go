@@ -145,12 +145,9 @@ type inventoryAllocation struct {
 // one of the nodes (its id, or the scale set of a node's VM), or one that
 // the serverless part priced from its usage, is priced there only; one listed
 // twice (the same id, or an ARN and the instance id it names) once.
-func (e *Engine) allocateInventory(nodes []Node, pods []PodAttribution, serverless *Result,
+func (e *Engine) allocateInventory(resources []inventory.Resource, nodes []Node,
+	pods []PodAttribution, serverless *Result,
 ) (*inventoryAllocation, error) {
-	var resources []inventory.Resource
-	if e.cfg.Inventory != nil {
-		resources = e.cfg.Inventory()
-	}
 	elsewhere := map[string]string{} // resource key → where it is priced
 	for _, n := range nodes {
 		for _, k := range BillingResourceKeys(n.ResourceID) {
@@ -205,13 +202,10 @@ func (e *Engine) allocateInventory(nodes []Node, pods []PodAttribution, serverle
 
 // inventoryFunctionMemory returns the memory of the functions the inventory
 // lists, for the serverless part: by id (the ARN) and by name, so that a
-// function listed by either is found. Nil without an inventory.
-func (e *Engine) inventoryFunctionMemory() func(FunctionRef) (float64, bool) {
-	if e.cfg.Inventory == nil {
-		return nil
-	}
+// function listed by either is found.
+func inventoryFunctionMemory(resources []inventory.Resource) func(FunctionRef) (float64, bool) {
 	byID, byName := map[[2]string]float64{}, map[[2]string]float64{}
-	for _, r := range e.cfg.Inventory() {
+	for _, r := range resources {
 		if r.Type == inventory.TypeFunction {
 			byID[[2]string{r.Cloud, r.ID}] = r.MemoryMiB
 			if r.Name != "" {
@@ -270,4 +264,17 @@ func (s *Snapshot) Services() []identity.Service {
 		set[svc] = true
 	}
 	return slices.SortedFunc(maps.Keys(set), identity.CompareServices)
+}
+
+// Measured reports whether the cycle priced anything it read from the data
+// source (a node, a function, a task, a NAT gateway's data): a cycle in a gap
+// of the data prices at most the inventory, which does not come from it.
+func (s *Snapshot) Measured() bool {
+	for _, r := range s.Result.Resources {
+		switch r.Type {
+		case ResourceTypeNode, ResourceTypeFunction, ResourceTypeTask, ResourceTypeNATData:
+			return true
+		}
+	}
+	return false
 }

@@ -33,7 +33,8 @@ type ReconcileInput struct {
 
 // Period is a time range, end exclusive.
 type Period struct {
-	Start, End time.Time
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
 }
 
 // Reconciliation compares estimates with a bill, per cloud and currency and

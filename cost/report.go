@@ -217,7 +217,7 @@ func (s *Snapshot) Report() Report {
 	for _, u := range s.Unpriced {
 		r.Unpriced = append(r.Unpriced, UnpricedReport{
 			ResourceID: u.ResourceID, ResourceType: cmp.Or(u.Type, ResourceTypeNode),
-			Cluster: u.Cluster, Node: u.Name, Cloud: u.Cloud, Region: u.Region,
+			Cluster: u.Cluster, Node: nodeName(u), Cloud: u.Cloud, Region: u.Region,
 			InstanceType: u.InstanceType, Reason: u.Reason, Detail: u.Detail,
 		})
 	}
@@ -240,4 +240,13 @@ func (sr ServiceReport) Components() []string {
 // Clouds returns the clouds of a service report, sorted.
 func (sr ServiceReport) Clouds() []string {
 	return slices.Sorted(maps.Keys(sr.ByCloud))
+}
+
+// nodeName is the node of an unpriced resource: its name when it is a node,
+// nothing for the functions and tasks the name of which is in the resource id.
+func nodeName(u UnpricedNode) string {
+	if u.Type != "" {
+		return ""
+	}
+	return u.Name
 }

@@ -42,6 +42,11 @@ type Files struct {
 	mu        sync.Mutex
 	stamps    map[string]string
 	resources []Resource
+	// failed are the stamps of the files that could not be read, and err why:
+	// they are not read again until one changes.
+	failed map[string]string
+	err    error
+	status func(error)
 }
 
 // OpenFiles reads the files once; an error here is an error of the
@@ -63,15 +68,29 @@ func OpenFiles(paths []string, logger *slog.Logger) (*Files, error) {
 	return f, nil
 }
 
+// OnStatus makes each call of Resources report whether the inventory in use
+// is the files as they are (nil) or the last good one kept because they cannot
+// be read (the error), for a source health gauge.
+func (f *Files) OnStatus(status func(err error)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.status = status
+}
+
 // Resources returns the inventory, reading the files again first if one has
-// changed. A file that has become unreadable or invalid is logged and the last
-// good inventory kept: a typo in an edit must not make every resource vanish
-// from the cost figures.
+// changed. A file that has become unreadable or invalid is logged (once, until
+// it changes again) and the last good inventory kept: a typo in an edit must
+// not make every resource vanish from the cost figures.
 func (f *Files) Resources() []Resource {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	stamps, err := f.stat()
-	if err == nil && maps.Equal(stamps, f.stamps) {
+	switch {
+	case err == nil && maps.Equal(stamps, f.stamps):
+		f.report(nil)
+		return f.resources
+	case err == nil && f.failed != nil && maps.Equal(stamps, f.failed):
+		f.report(f.err)
 		return f.resources
 	}
 	var resources []Resource
@@ -79,13 +98,25 @@ func (f *Files) Resources() []Resource {
 		resources, err = ReadFiles(f.paths)
 	}
 	if err != nil {
-		f.logger.Warn("inventory not read again; keeping the last good one",
-			"source", "inventory", "err", err)
+		if f.err == nil || err.Error() != f.err.Error() {
+			f.logger.Warn("inventory not read again; keeping the last good one",
+				"source", "inventory", "err", err)
+		}
+		f.failed, f.err = stamps, err
+		f.report(err)
 		return f.resources
 	}
 	f.logger.Info("inventory read again", "source", "inventory", "resources", len(resources))
-	f.stamps, f.resources = stamps, resources
+	f.stamps, f.resources, f.failed, f.err = stamps, resources, nil, nil
+	f.report(nil)
 	return f.resources
+}
+
+// report tells the status callback, if any.
+func (f *Files) report(err error) {
+	if f.status != nil {
+		f.status(err)
+	}
 }
 
 // stat returns the size and modification time of every file.

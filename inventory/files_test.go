@@ -1,8 +1,11 @@
 package inventory
 
 import (
+	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,4 +66,35 @@ func TestFilesReload(t *testing.T) {
 	write(t, path+".bad", "resources: {}\n", t0)
 	_, err = OpenFiles([]string{path + ".bad"}, nil)
 	require.EqualError(t, err, path+".bad:1: resources: want a list")
+}
+
+// TestFilesStatus: each call reports whether the files are in use; a broken
+// file is logged once, not at every call, and read again only once it changes.
+func TestFilesStatus(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "inv.yaml")
+	t0 := time.Unix(1_700_000_000, 0)
+	write(t, path, "resources: []\n", t0)
+	var logs bytes.Buffer
+	f, err := OpenFiles([]string{path}, slog.New(slog.NewTextHandler(&logs, nil)))
+	require.NoError(t, err)
+	var statuses []string
+	f.OnStatus(func(err error) {
+		if err == nil {
+			statuses = append(statuses, "ok")
+			return
+		}
+		statuses = append(statuses, "failed")
+	})
+
+	f.Resources()
+	write(t, path, "resources: {}\n", t0.Add(time.Second))
+	f.Resources()
+	f.Resources()
+	f.Resources()
+	write(t, path, "resources: []\n", t0.Add(2*time.Second))
+	f.Resources()
+	require.Equal(t, []string{"ok", "failed", "failed", "failed", "ok"}, statuses)
+	require.Equal(t, 1, strings.Count(logs.String(), "inventory not read again"), logs.String())
+	require.Equal(t, 1, strings.Count(logs.String(), "inventory read again"))
 }

@@ -309,9 +309,10 @@ func (r Resource) check(path string, lineOf func(field string) int) error {
 		switch {
 		case r.MemoryMiB == 0:
 			return fail("memory_mib", "required for a function: its configured memory")
-		case r.InstanceType != "" || r.Product != "" || r.SizeGiB != 0 || r.OS != "":
+		case r.InstanceType != "" || r.Product != "" || r.SizeGiB != 0 || r.OS != "" ||
+			r.Purchase != "":
 			return fail("type", "a function is priced from its usage: give memory_mib, "+
-				"not instance_type, product, size_gib or os")
+				"not instance_type, product, size_gib, os or purchase")
 		}
 		return nil
 	}
@@ -319,8 +320,11 @@ func (r Resource) check(path string, lineOf func(field string) int) error {
 		switch {
 		case r.InstanceType == "":
 			return fail("instance_type", "required for a %s: what it is priced by", r.Type)
-		case r.Product != "" || r.SizeGiB != 0:
+		case r.Product != "":
 			return fail("product", "a %s is priced by instance_type, not product and size_gib",
+				r.Type)
+		case r.SizeGiB != 0:
+			return fail("size_gib", "a %s is priced by instance_type, not product and size_gib",
 				r.Type)
 		}
 		return nil
@@ -336,6 +340,8 @@ func (r Resource) check(path string, lineOf func(field string) int) error {
 		return fail("instance_type", "a %s is priced by product and size_gib", r.Type)
 	case r.OS != "":
 		return fail("os", "a %s has no operating system", r.Type)
+	case r.Purchase != "" && r.Purchase != "on_demand":
+		return fail("purchase", "a %s is priced per GiB-month on demand", r.Type)
 	}
 	return nil
 }

@@ -132,7 +132,14 @@ func TestParseErrors(t *testing.T) {
 		{"function with instance type",
 			"resources:\n  - {id: f, type: function, cloud: aws, memory_mib: 128, instance_type: x}\n",
 			"inv.yaml:2: resources[0].type: a function is priced from its usage: give memory_mib, " +
-				"not instance_type, product, size_gib or os"},
+				"not instance_type, product, size_gib, os or purchase"},
+		{"hourly with size", vm + "    size_gib: 5\n",
+			"inv.yaml:6: resources[0].size_gib: a vm is priced by instance_type, " +
+				"not product and size_gib"},
+		{"stored with purchase",
+			"resources:\n  - {id: a, type: volume, cloud: aws, product: gp3, size_gib: 1, " +
+				"purchase: spot}\n",
+			"inv.yaml:2: resources[0].purchase: a volume is priced per GiB-month on demand"},
 		{"memory of a vm", vm + "    memory_mib: 512\n",
 			"inv.yaml:6: resources[0].memory_mib: only a function has a configured memory"},
 		{"zero memory", "resources:\n  - {id: f, type: function, cloud: aws, memory_mib: 0}\n",

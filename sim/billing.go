@@ -524,8 +524,14 @@ func usageRow(br *billedResource, ch chargeHour) focusRow {
 		skuID: br.skuID, skuPriceID: br.skuID + ".OD", tags: br.tags,
 		kind: res.Kind, priceSource: br.source, priceNote: br.note,
 	}
+	price := strconv.FormatFloat(br.price, 'f', -1, 64)
 	row.desc = fmt.Sprintf("%s %s hour in %s, list %s USD an hour", res.Type, br.serviceName,
-		c.regionName(), strconv.FormatFloat(br.price, 'f', -1, 64))
+		c.regionName(), price)
+	if br.resType == "Instance" && c.profile.cloud == "aws" {
+		// AWS's own wording of on-demand EC2 instance hours, as its FOCUS
+		// exports write it.
+		row.desc = fmt.Sprintf("$%s per On Demand Linux %s Instance Hour", price, res.Type)
+	}
 	row.billed, row.effective = row.contracted, row.contracted
 	if cm := c.commitment; cm != nil && cm.covered[res.ID] {
 		row.commitment, row.commitmentStatus = cm, "Used"

@@ -99,11 +99,12 @@ func newWindowSums(start, end time.Time) *windowSums {
 	}
 }
 
-// add adds one cycle. A cycle that priced no node is counted but not averaged:
-// it is a time the data does not cover, not a time that cost nothing.
+// add adds one cycle. A cycle that priced nothing from the data source (no
+// node, function or task) is counted but not averaged: it is a time the data
+// does not cover, not a time that cost nothing.
 func (w *windowSums) add(s *cost.Snapshot) {
 	w.cycles++
-	if len(s.Nodes) == 0 {
+	if !s.Measured() {
 		return
 	}
 	w.withData++

@@ -142,7 +142,7 @@ func (g *globals) inventorySource() (func() []inventory.Resource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cost.inventory: %w", err)
 	}
-	g.inventory = files.Resources
+	g.inventory, g.inventoryFiles = files.Resources, files
 	return g.inventory, nil
 }
 
@@ -258,9 +258,9 @@ func (c *costReportCommand) run(ctx context.Context, g *globals) int {
 		fmt.Fprintf(g.stderr, "stratus: --compare: %v\n", noWindowData)
 		return exitInconclusive
 	}
-	if len(snap.Nodes) == 0 {
-		fmt.Fprintln(g.stderr, "stratus: no resource could be priced: no Kubernetes node "+
-			"with a known price in the data source")
+	if len(snap.Result.Resources) == 0 {
+		fmt.Fprintln(g.stderr, "stratus: no resource could be priced: no node, inventory "+
+			"resource, function or task with a known price")
 		return exitInconclusive
 	}
 	return exitOK
@@ -308,10 +308,11 @@ func writeCostText(w io.Writer, r cost.Report) error {
 	if len(r.Unpriced) > 0 {
 		fmt.Fprintf(tw, "\nUnpriced resources (%d), left out of every figure above:\n",
 			len(r.Unpriced))
-		fmt.Fprintln(tw, "RESOURCE\tCLUSTER\tCLOUD\tREGION\tTYPE\tREASON")
+		fmt.Fprintln(tw, "RESOURCE\tTYPE\tCLUSTER\tCLOUD\tREGION\tPRICED BY\tREASON")
 		for _, u := range r.Unpriced {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.ResourceID, orDash(u.Cluster),
-				orDash(u.Cloud), orDash(u.Region), orDash(u.InstanceType), u.Reason)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.ResourceID, u.ResourceType,
+				orDash(u.Cluster), orDash(u.Cloud), orDash(u.Region), orDash(u.InstanceType),
+				u.Reason)
 		}
 	}
 	writeRecommendationsText(tw, r)

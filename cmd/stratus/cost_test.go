@@ -112,7 +112,8 @@ func TestCostReportNothingPriced(t *testing.T) {
 		"--source.openmetrics="+costWorld(t), "cost", "report")
 	require.Equal(t, exitInconclusive, code, stderr)
 	require.Contains(t, out, "Unpriced resources")
-	require.Regexp(t, `aws:///\S+\s+prod-aws-us-east-1\s+aws\s+us-east-1\s+m5.xlarge\s+`+
+	require.Regexp(t, `aws:///\S+\s+kubernetes_node\s+prod-aws-us-east-1\s+aws\s+us-east-1\s+`+
+		`m5.xlarge\s+`+
 		pricing.ReasonCurrencyMismatch, out)
 }
 
@@ -310,7 +311,8 @@ func TestCostReportInventory(t *testing.T) {
 	code, out, stderr = runCommand(t, storage, world, "--config.file="+cfg, "cost", "report")
 	require.Equal(t, exitOK, code, stderr)
 	require.Regexp(t, `ci-runner\s+-\s+-\s+0\.0960\s+compute=0\.0960\s+aws=0\.0960`, out)
-	require.Regexp(t, `db-1\s+-\s+aws\s+us-east-1\s+db\.r6g\.large\s+unknown_product`, out)
+	require.Regexp(t, `db-1\s+database\s+-\s+aws\s+us-east-1\s+db\.r6g\.large\s+`+
+		`unknown_product`, out)
 
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "inventory.yaml"),
 		[]byte("resources:\n  - {id: x, type: disk, cloud: aws}\n"), 0o600))
@@ -355,4 +357,30 @@ func TestServeMetricsDocumented(t *testing.T) {
 		seen++
 	}
 	require.Greater(t, seen, 20)
+}
+
+// TestServeInventoryHealth: stratus_source_up{source="inventory"} is 1 while
+// the inventory files are in use, and 0 once an edit breaks them, the last
+// good inventory still priced.
+func TestServeInventoryHealth(t *testing.T) {
+	dir := t.TempDir()
+	inv := filepath.Join(dir, "inventory.yaml")
+	require.NoError(t, os.WriteFile(inv, []byte("resources:\n  - {id: i-ci, type: vm, "+
+		"cloud: aws, region: us-east-1, instance_type: m5.large}\n"), 0o600))
+	cfg := filepath.Join(dir, "stratus.yml")
+	require.NoError(t, os.WriteFile(cfg, []byte("engines:\n  cost:\n    interval: 50ms\n"+
+		"cost:\n  inventory: [inventory.yaml]\n"), 0o600))
+	s := startServe(t, "--config.file="+cfg, "--source.openmetrics="+costWorld(t),
+		"--storage.path="+t.TempDir())
+	up := func(v string) func() bool {
+		return func() bool {
+			_, body := s.get("/metrics")
+			return strings.Contains(body, `stratus_source_up{source="inventory"} `+v) &&
+				strings.Contains(body, `resource_id="i-ci",resource_type="vm"`)
+		}
+	}
+	require.Eventually(t, up("1"), 10*time.Second, 20*time.Millisecond)
+	require.NoError(t, os.WriteFile(inv, []byte("resources: {}\n"), 0o600))
+	require.NoError(t, os.Chtimes(inv, time.Now().Add(time.Minute), time.Now().Add(time.Minute)))
+	require.Eventually(t, up("0"), 10*time.Second, 20*time.Millisecond)
 }

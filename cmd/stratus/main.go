@@ -55,6 +55,8 @@ type globals struct {
 	// inventory holds cost.inventory's files once read, or the demo world's
 	// resources; see inventorySource.
 	inventory func() []inventory.Resource
+	// inventoryFiles are cost.inventory's files, once read.
+	inventoryFiles *inventory.Files
 }
 
 // command is one subcommand: it registers its flags, then runs once parsed.
@@ -98,9 +100,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 	app.Flag("config.file", "Stratus configuration file (YAML). "+
 		"Without one, every field has its documented default.").
 		PlaceHolder("FILE").StringVar(&g.configFile)
-	app.Flag("storage.path", "Directory for the state Stratus keeps "+
-		"(the embedded TSDB of the demo and of loaded files; later caches, journals "+
-		"and watermarks).").Default("data/").StringVar(&g.storagePath)
+	app.Flag("storage.path", "Directory for the state Stratus keeps: the embedded TSDB "+
+		"of the demo and of loaded files, the cached cloud price catalogs and the "+
+		"calibration learned from billing exports.").Default("data/").StringVar(&g.storagePath)
 	app.Flag("prometheus.url", "Base URL of a Prometheus-compatible query API "+
 		"(Prometheus, Thanos, Mimir, Cortex, VictoriaMetrics). Overrides prometheus.url "+
 		"in the configuration file.").PlaceHolder("URL").StringVar(&g.promURL)

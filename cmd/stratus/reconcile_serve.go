@@ -45,15 +45,18 @@ func (e *billingCostEngine) Run(ctx context.Context, at time.Time) (any, error) 
 	if err != nil {
 		return v, err
 	}
+	// A file that cannot be read is left out (and said so when that changes);
+	// the others are reconciled without it.
 	stamps := map[string]string{}
+	var readable []string
 	for _, f := range e.files {
 		info, statErr := os.Stat(f)
 		if statErr != nil {
-			e.logger.Warn("billing export unreadable", "source", "billing", "file", f,
-				"err", statErr)
-			return v, nil
+			stamps[f] = "missing"
+			continue
 		}
 		stamps[f] = fmt.Sprintf("%d/%d", info.Size(), info.ModTime().UnixNano())
+		readable = append(readable, f)
 	}
 	e.mu.Lock()
 	unchanged := maps.Equal(stamps, e.seen)
@@ -61,7 +64,19 @@ func (e *billingCostEngine) Run(ctx context.Context, at time.Time) (any, error) 
 	if unchanged {
 		return v, nil
 	}
-	if err := e.reconcile(ctx); err != nil {
+	for f, stamp := range stamps {
+		if stamp == "missing" {
+			e.logger.Warn("billing export unreadable; reconciling the others", "source",
+				"billing", "file", f)
+		}
+	}
+	if len(readable) == 0 {
+		e.mu.Lock()
+		e.seen = stamps
+		e.mu.Unlock()
+		return v, nil
+	}
+	if err := e.reconcile(ctx, readable); err != nil {
 		e.logger.Warn("billing reconciliation failed; keeping the last result",
 			"source", "billing", "err", err)
 		return v, nil
@@ -72,8 +87,8 @@ func (e *billingCostEngine) Run(ctx context.Context, at time.Time) (any, error) 
 	return v, nil
 }
 
-func (e *billingCostEngine) reconcile(ctx context.Context) error {
-	rows, err := readBillingExports(e.files, &globals{logger: e.logger})
+func (e *billingCostEngine) reconcile(ctx context.Context, files []string) error {
+	rows, err := readBillingExports(files, &globals{logger: e.logger})
 	if err != nil {
 		return err
 	}
@@ -109,7 +124,7 @@ func (e *billingCostEngine) reconcile(ctx context.Context) error {
 	e.errors = errs
 	e.mu.Unlock()
 	e.logger.Info("reconciled cost with billing exports", "source", "billing",
-		"files", len(e.files), "cycles", len(windows), "clouds", len(errs))
+		"files", len(files), "cycles", len(windows), "clouds", len(errs))
 	return nil
 }
 

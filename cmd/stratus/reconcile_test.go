@@ -304,4 +304,34 @@ func TestBillingCostEngine(t *testing.T) {
 	e.files = []string{filepath.Join(dir, "missing.csv")}
 	_, err = e.Run(ctx, src.fixedAt)
 	require.NoError(t, err, "a missing export never fails the cost cycle")
+	require.Empty(t, e.billingErrors())
+
+	// A missing export does not keep the readable ones from being reconciled.
+	e.files = append(e.files, filepath.Join(dir, "billing_focus.csv"))
+	_, err = e.Run(ctx, src.fixedAt)
+	require.NoError(t, err)
+	require.Contains(t, e.billingErrors(), "aws")
+}
+
+// TestCostReconcileSimulatedReprice re-prices a simulated export: its EC2
+// instance hours are written in AWS's wording and priced by the embedded book
+// at exactly their list unit price; the other rows (RDS, MQ, GCP and Azure,
+// whose exports name no instance type Stratus reads) are not compute.
+func TestCostReconcileSimulatedReprice(t *testing.T) {
+	dir, truth := simBilling(t, 1, false)
+	code, out, stderr := runCommand(t, "--storage.path="+t.TempDir(), "cost", "reconcile",
+		"--billing="+filepath.Join(dir, "billing_focus.csv"), "--output=json")
+	require.Equal(t, exitOK, code, stderr)
+	r := decodeReconcile(t, out)
+	require.Equal(t, "reprice", r.Mode)
+	var aws priceBookReport
+	for _, p := range r.PriceBook {
+		if p.Cloud == "aws" {
+			aws = p
+		}
+	}
+	require.Positive(t, aws.PricedRows)
+	require.InDelta(t, 0, *aws.MaxAbsErrorRatio, 1e-12)
+	require.Equal(t, aws.UsageRows-aws.PricedRows, aws.Unpriced["not_compute"])
+	require.NotNil(t, truth.Billing)
 }

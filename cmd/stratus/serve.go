@@ -53,8 +53,10 @@ func newServeCommand(cmd *kingpin.CmdClause) *serveCommand {
 		Default("/metrics").StringVar(&c.telemetryPath)
 	cmd.Flag("web.max-requests", "Maximum number of parallel scrape requests; "+
 		"0 means no limit.").Default("40").IntVar(&c.maxRequests)
-	cmd.Flag("config.check", "Validate the configuration file (and the web "+
-		"configuration file) and exit: 0 if valid, 3 if not.").BoolVar(&c.configCheck)
+	cmd.Flag("config.check", "Run every check serve makes before it starts (the "+
+		"configuration, web configuration, credential, price and inventory files, the "+
+		"listen addresses' form and the metrics path) and exit: 0 if valid, 3 if "+
+		"not.").BoolVar(&c.configCheck)
 	return c
 }
 
@@ -92,6 +94,10 @@ func (c *serveCommand) run(ctx context.Context, g *globals) int {
 	}
 	return exitOK
 }
+
+// inventorySource names cost.inventory's files in stratus_source_up: 0 while
+// an edit left them unreadable and the last good inventory is in use.
+const inventorySource = "inventory"
 
 // reservedPaths are served by Stratus itself and cannot be the metrics path.
 var reservedPaths = []string{
@@ -183,8 +189,11 @@ type server struct {
 
 func (g *globals) newServer(c *serveCommand) (*server, error) {
 	reg := collector.NewRegistry()
-	health := collector.NewSourceHealth(g.logger,
-		append([]string{g.sourceName()}, g.priceSources()...)...)
+	sources := append([]string{g.sourceName()}, g.priceSources()...)
+	if len(g.cfg.Cost.Inventory) > 0 {
+		sources = append(sources, inventorySource)
+	}
+	health := collector.NewSourceHealth(g.logger, sources...)
 	reg.MustRegister(health)
 	metrics := query.NewMetrics(reg)
 
@@ -213,6 +222,15 @@ func (g *globals) newServer(c *serveCommand) (*server, error) {
 	if err != nil {
 		_ = src.close()
 		return nil, err
+	}
+	if g.inventoryFiles != nil {
+		g.inventoryFiles.OnStatus(func(err error) {
+			if err != nil {
+				health.ReportFailure(inventorySource, time.Now(), err)
+				return
+			}
+			health.ReportSuccess(inventorySource, time.Now())
+		})
 	}
 	var costJob analysis.Engine = costEngine
 	var billingEngine *billingCostEngine
