@@ -94,6 +94,17 @@ type ServerlessConfig struct {
 	FunctionMemoryMiB map[string]float64 `yaml:"function_memory_mib"`
 	// ECSEC2Clusters are ECS clusters whose tasks run on EC2, not Fargate.
 	ECSEC2Clusters []string `yaml:"ecs_ec2_clusters"`
+	// AzureFunctions says where the metrics of Azure Functions are.
+	AzureFunctions AzureFunctionsConfig `yaml:"azure_functions"`
+}
+
+// AzureFunctionsConfig locates the Azure Functions metrics; empty fields take
+// the defaults of webdevops' azure-metrics-exporter.
+type AzureFunctionsConfig struct {
+	ExecutionCount string         `yaml:"execution_count"`
+	ExecutionUnits string         `yaml:"execution_units"`
+	ResourceLabel  string         `yaml:"resource_label"`
+	Interval       model.Duration `yaml:"interval"`
 }
 
 // CloudUsageConfig returns the serverless configuration for the engine.
@@ -105,6 +116,12 @@ func (c CostConfig) CloudUsageConfig() cost.CloudUsageConfig {
 		StackdriverWindow: time.Duration(s.StackdriverWindow),
 		FunctionMemoryMiB: maps.Clone(s.FunctionMemoryMiB),
 		ECSEC2Clusters:    slices.Clone(s.ECSEC2Clusters),
+		AzureFunctions: cost.AzureFunctionsConfig{
+			ExecutionCount: s.AzureFunctions.ExecutionCount,
+			ExecutionUnits: s.AzureFunctions.ExecutionUnits,
+			ResourceLabel:  s.AzureFunctions.ResourceLabel,
+			Interval:       time.Duration(s.AzureFunctions.Interval),
+		},
 	}
 }
 

@@ -99,6 +99,8 @@ func TestCostAndPricingErrorsNameLineAndField(t *testing.T) {
 			"line 3: cost.serverless.cloudwatch_period: 1.5s is not a whole number of seconds"},
 		{"stackdriver window", "cost:\n  serverless:\n    stackdriver_window: 30s\n",
 			"line 3: cost.serverless.stackdriver_window: 30s is shorter than 1m"},
+		{"azure selector", "cost:\n  serverless:\n    azure_functions:\n      execution_count: 'x{'\n",
+			`line 4: cost.serverless.azure_functions.execution_count: "x{"`},
 		{"function memory", "cost:\n  serverless:\n    function_memory_mib: {f: 0}\n",
 			`cost.serverless.function_memory_mib["f"]: 0 is not a positive number of MiB`},
 		{"inventory twice", "cost:\n  inventory: [a.yaml, a.yaml]\n",

@@ -56,8 +56,8 @@ const (
 // CloudUsageQueries is how many PromQL instant queries observeCloudUsage
 // runs a cycle, whatever the number of functions, tasks, gateways or
 // services: 9 for Lambda, ECS and Cloud Run, and EgressQueries for NAT
-// gateways.
-const CloudUsageQueries = 9 + EgressQueries
+// gateways, and AzureFunctionsQueries.
+const CloudUsageQueries = 9 + EgressQueries + AzureFunctionsQueries
 
 // Resource types of UnpricedNode.Type for serverless resources.
 const (
@@ -114,6 +114,9 @@ type CloudUsageConfig struct {
 	// instances rather than Fargate: their cost is the instances', so their
 	// services are not priced as Fargate tasks.
 	ECSEC2Clusters []string
+	// AzureFunctions says where the metrics of Azure Functions are; the zero
+	// value means the defaults of webdevops' azure-metrics-exporter.
+	AzureFunctions AzureFunctionsConfig
 }
 
 // Validate checks the configuration, naming the field that is wrong.
@@ -141,6 +144,9 @@ func (c CloudUsageConfig) Validate() error {
 		if strings.TrimSpace(cl) == "" {
 			errs = append(errs, fmt.Errorf("ecs_ec2_clusters[%d]: empty cluster name", i))
 		}
+	}
+	if err := c.AzureFunctions.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -262,6 +268,12 @@ func (e *Engine) observeCloudUsage(ctx context.Context, at time.Time, pods []Pod
 	p := cloudPricer{e: e, cfg: cfg, tagKeys: tagKeys, obs: obs, resolver: resolver,
 		templates: map[string]UnpricedNode{}}
 	functions := p.functions()
+	azure, azureQueries, err := p.observeAzureFunctions(ctx, at, resources)
+	obs.queries += azureQueries
+	if err != nil {
+		return nil, nil, nil, obs.queries, err
+	}
+	functions = append(functions, azure...)
 	tasks := p.fargateTasks()
 	cloudRun := p.cloudRunServices()
 

@@ -78,8 +78,10 @@ func TestObserveNATData(t *testing.T) {
 func TestObserveNATDataErrors(t *testing.T) {
 	e := newOMFixture().load(t)
 	for ok, want := range map[int]string{
-		9:  "cost: querying NAT gateway bytes: connection refused",
-		10: "cost: querying NAT gateway tags: connection refused",
+		9:  "cost: querying Azure Functions: connection refused",
+		10: "cost: querying Azure Functions: connection refused",
+		11: "cost: querying NAT gateway bytes: connection refused",
+		12: "cost: querying NAT gateway tags: connection refused",
 	} {
 		eng := newServerlessEngine(t, &failingQuerier{Querier: e, ok: ok},
 			serverlessBook(t, serverlessPrices), CloudUsageConfig{})

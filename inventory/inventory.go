@@ -47,9 +47,10 @@ const (
 	TypeNATGateway   = "nat_gateway"
 	TypeVolume       = "volume"
 	TypeBucket       = "bucket"
-	// TypeFunction is a serverless function. The inventory gives its
-	// configured memory (MemoryMiB), which no CloudWatch metric reports; its
-	// cost comes from its invocations and duration, not from here.
+	// TypeFunction is a serverless function: an AWS Lambda function, whose
+	// configured memory (MemoryMiB) no CloudWatch metric reports, or an Azure
+	// function app, whose region and tags Azure Monitor's metrics do not give.
+	// Its cost comes from its usage, not from here.
 	TypeFunction = "function"
 )
 
@@ -88,7 +89,7 @@ type Resource struct {
 	// Product and SizeGiB price a stored resource: ebs-gp3, 200.
 	Product string
 	SizeGiB float64
-	// MemoryMiB is the configured memory of a function.
+	// MemoryMiB is the configured memory of a Lambda function; optional.
 	MemoryMiB float64
 	// Tags are the resource's cloud tags (labels on GCP), which say its
 	// service, team and owner.
@@ -307,8 +308,6 @@ func (r Resource) check(path string, lineOf func(field string) int) error {
 	}
 	if r.Type == TypeFunction {
 		switch {
-		case r.MemoryMiB == 0:
-			return fail("memory_mib", "required for a function: its configured memory")
 		case r.InstanceType != "" || r.Product != "" || r.SizeGiB != 0 || r.OS != "" ||
 			r.Purchase != "":
 			return fail("type", "a function is priced from its usage: give memory_mib, "+

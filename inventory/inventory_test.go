@@ -127,8 +127,6 @@ func TestParseErrors(t *testing.T) {
 			"inv.yaml:6: resources[0].tags.a: want a string"},
 		{"empty tag key", vm + "    tags: {'': b}\n", "inv.yaml:6: resources[0].tags: empty tag key"},
 		{"tag twice", vm + "    tags: {a: b, a: c}\n", "inv.yaml:6: resources[0].tags.a: given twice"},
-		{"function without memory", "resources:\n  - {id: f, type: function, cloud: aws}\n",
-			"inv.yaml:2: resources[0].memory_mib: required for a function: its configured memory"},
 		{"function with instance type",
 			"resources:\n  - {id: f, type: function, cloud: aws, memory_mib: 128, instance_type: x}\n",
 			"inv.yaml:2: resources[0].type: a function is priced from its usage: give memory_mib, " +
