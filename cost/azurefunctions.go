@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/stratus-monitoring/stratus/inventory"
-	"github.com/stratus-monitoring/stratus/pricing"
 )
 
 // AzureFunctionsQueries is how many queries Azure Functions take: executions
@@ -155,13 +154,7 @@ func (p *cloudPricer) observeAzureFunctions(ctx context.Context, at time.Time,
 		u.ResourceID = r.ID
 		p.obs.tags[r.ID] = r.Tags
 		svc := p.service(r.ID, path.Base(r.ID))
-		perExecution, err := p.lookup("azure", r.Region, pricing.KindRequest,
-			ProductAzureFunctions, r.Account, svc.Name)
-		if err != nil {
-			p.unpricedFor(u, err)
-			continue
-		}
-		perGiBHour, err := p.lookup("azure", r.Region, pricing.KindMemory,
+		perExecution, perGBSecond, err := p.functionPrices("azure", r.Region,
 			ProductAzureFunctions, r.Account, svc.Name)
 		if err != nil {
 			p.unpricedFor(u, err)
@@ -173,7 +166,7 @@ func (p *cloudPricer) observeAzureFunctions(ctx context.Context, at time.Time,
 			InvocationsPerSecond: a.executions / perSecond,
 			GBSecondsPerSecond:   a.units / (1024 * 1000) / perSecond,
 			PricePerInvocation:   perExecution,
-			PricePerGBSecond:     perGiBHour / secondsPerHour,
+			PricePerGBSecond:     perGBSecond,
 		})
 	}
 	return out, AzureFunctionsQueries, nil

@@ -563,13 +563,7 @@ func (p *cloudPricer) functions() []Function {
 			continue
 		}
 
-		perRequest, err := p.lookup("aws", f.region, pricing.KindRequest, ProductLambda,
-			f.account, svc.Name)
-		if err != nil {
-			p.unpricedFor(u, err)
-			continue
-		}
-		perGiBHour, err := p.lookup("aws", f.region, pricing.KindMemory, ProductLambda,
+		perRequest, perGBSecond, err := p.functionPrices("aws", f.region, ProductLambda,
 			f.account, svc.Name)
 		if err != nil {
 			p.unpricedFor(u, err)
@@ -590,10 +584,25 @@ func (p *cloudPricer) functions() []Function {
 			InvocationsPerSecond: f.invocations,
 			GBSecondsPerSecond:   f.duration * mib / 1024,
 			PricePerInvocation:   perRequest,
-			PricePerGBSecond:     perGiBHour / secondsPerHour,
+			PricePerGBSecond:     perGBSecond,
 		})
 	}
 	return out
+}
+
+// functionPrices returns a function product's price per invocation and per
+// GiB-second (the book holds memory per GiB-hour), discount applied.
+func (p *cloudPricer) functionPrices(cloud, region, product, account, service string,
+) (perInvocation, perGBSecond float64, err error) {
+	perInvocation, err = p.lookup(cloud, region, pricing.KindRequest, product, account, service)
+	if err != nil {
+		return 0, 0, err
+	}
+	perGiBHour, err := p.lookup(cloud, region, pricing.KindMemory, product, account, service)
+	if err != nil {
+		return 0, 0, err
+	}
+	return perInvocation, perGiBHour / secondsPerHour, nil
 }
 
 // memoryMiB returns a function's configured memory: by ARN, then by name, in
