@@ -135,10 +135,15 @@ func (c *CostCollector) Collect(ch chan<- prometheus.Metric) {
 			a.CostPerHour, a.Service.Name, a.Service.Namespace, a.Service.Cluster,
 			a.Cloud, a.Region, string(a.Component))
 	}
-	for _, r := range snap.Result.Resources {
+	resources := snap.SeriesResources
+	if resources == nil {
+		resources = snap.Result.Resources
+	}
+	for _, r := range resources {
 		ch <- prometheus.MustNewConstMetric(c.resourceCost, prometheus.GaugeValue,
 			r.CostPerHour, r.ID, r.Type, r.Cloud, r.Region)
 	}
+
 	for _, r := range snap.Recommendations {
 		ch <- prometheus.MustNewConstMetric(c.savings, prometheus.GaugeValue,
 			r.SavingsPerHour, r.Service.Name, r.Service.Namespace, r.Service.Cluster,

@@ -230,3 +230,24 @@ stratus_service_feature_cost_per_hour{cluster="eu",feature="__other__",namespace
 	require.NoError(t, err)
 	require.Empty(t, problems)
 }
+
+// TestDroppedCollectorCost counts the resources left without a series by
+// cost.max_resources; before any cycle there is nothing to count.
+func TestDroppedCollectorCost(t *testing.T) {
+	result, err := cost.AllocateNodeCost(nil, nil)
+	require.NoError(t, err)
+	snap := &cost.Snapshot{Currency: "USD", Result: result, ResourcesDropped: 7,
+		SeriesResources: []cost.ResourceCost{}}
+	job := analysis.Job{Engine: fixedCostEngine{snap}, Interval: time.Minute, Timeout: time.Second}
+	sched, err := analysis.NewScheduler([]analysis.Job{job},
+		func() time.Time { return time.Unix(1_700_000_000, 0) }, promslog.NewNopLogger(), nil)
+	require.NoError(t, err)
+	c := NewDroppedCollector(sched.Snapshot)
+	require.Zero(t, testutil.CollectAndCount(c))
+	sched.RunOnce(context.Background(), job)
+	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(`
+# HELP stratus_series_dropped_total Series or observations an engine left out, by reason: invalid identities, or caps from the configuration.
+# TYPE stratus_series_dropped_total counter
+stratus_series_dropped_total{family="cost",reason="max_resources"} 7
+`)))
+}

@@ -32,7 +32,7 @@ type DependencyCollector struct {
 	sourceStatus func() map[string]topology.SourceStatus
 
 	requests, errorRatio, latency, lastSeen *prometheus.Desc
-	changes, dropped, edgesBySource         *prometheus.Desc
+	changes, edgesBySource                  *prometheus.Desc
 	sourceUp, sourceLastSuccess             *prometheus.Desc
 	nodeInfo, dependents, dependencies      *prometheus.Desc
 	criticalPath, bottleneck, errorOrigin   *prometheus.Desc
@@ -64,9 +64,6 @@ func NewDependencyCollector(snapshot func() *analysis.Snapshot) *DependencyColle
 		changes: prometheus.NewDesc("stratus_dependency_changes_total",
 			"Edges and services that appeared or disappeared while Stratus ran; the "+
 				"initial discovery is not counted.", []string{"kind", "action"}, nil),
-		dropped: prometheus.NewDesc("stratus_series_dropped_total",
-			"Series or observations an engine left out, by reason: invalid identities, "+
-				"or caps from the configuration.", []string{"family", "reason"}, nil),
 		sourceUp: prometheus.NewDesc("stratus_dependency_source_up",
 			"Whether the telemetry source's queries succeeded at the latest cycle (1) or "+
 				"not (0); a failed source's edges stay until the retention passes.",
@@ -111,7 +108,7 @@ func (c *DependencyCollector) WithSourceStatus(
 // Describe implements prometheus.Collector.
 func (c *DependencyCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.requests, c.errorRatio, c.latency, c.lastSeen, c.changes, c.dropped,
+		c.requests, c.errorRatio, c.latency, c.lastSeen, c.changes,
 		c.edgesBySource, c.sourceUp, c.sourceLastSuccess, c.nodeInfo, c.dependents,
 		c.dependencies, c.criticalPath, c.bottleneck, c.errorOrigin, c.betweenness,
 	} {
@@ -134,12 +131,6 @@ func (c *DependencyCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.changes, prometheus.CounterValue,
 				snap.Changes[topology.Change{Kind: kind, Action: action}], kind, action)
 		}
-	}
-	for _, reason := range []string{
-		topology.DropInvalidIdentity, topology.DropMaxEdges, topology.DropMaxServices,
-	} {
-		ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.CounterValue,
-			snap.Dropped[reason], DroppedFamily, reason)
 	}
 	for source, n := range snap.EdgesBySource {
 		ch <- prometheus.MustNewConstMetric(c.edgesBySource, prometheus.GaugeValue,

@@ -72,11 +72,6 @@ stratus_dependency_changes_total{action="added",kind="edge"} 0
 stratus_dependency_changes_total{action="added",kind="service"} 0
 stratus_dependency_changes_total{action="removed",kind="edge"} 0
 stratus_dependency_changes_total{action="removed",kind="service"} 0
-# HELP stratus_series_dropped_total Series or observations an engine left out, by reason: invalid identities, or caps from the configuration.
-# TYPE stratus_series_dropped_total counter
-stratus_series_dropped_total{family="dependencies",reason="invalid_identity"} 3
-stratus_series_dropped_total{family="dependencies",reason="max_edges"} 0
-stratus_series_dropped_total{family="dependencies",reason="max_services"} 0
 # HELP stratus_dependency_edges Edges on the graph that each telemetry source has seen within the retention.
 # TYPE stratus_dependency_edges gauge
 stratus_dependency_edges{source="istio"} 2
@@ -117,6 +112,16 @@ stratus_service_critical_path{cluster="eu",entrypoint="eu/shop/frontend",namespa
 		"stratus_dependency_source_up", "stratus_dependency_source_last_success_timestamp_seconds", "stratus_service_dependents",
 		"stratus_service_dependencies", "stratus_service_error_origin",
 		"stratus_service_critical_path"))
+
+	// The series the adapter could not use, counted by the dropped collector.
+	require.NoError(t, testutil.CollectAndCompare(NewDroppedCollector(sched.Snapshot),
+		strings.NewReader(`
+# HELP stratus_series_dropped_total Series or observations an engine left out, by reason: invalid identities, or caps from the configuration.
+# TYPE stratus_series_dropped_total counter
+stratus_series_dropped_total{family="dependencies",reason="invalid_identity"} 3
+stratus_series_dropped_total{family="dependencies",reason="max_edges"} 0
+stratus_series_dropped_total{family="dependencies",reason="max_services"} 0
+`)))
 
 	require.Equal(t, 3, testutil.CollectAndCount(c, "stratus_service_bottleneck_score"))
 	require.Equal(t, 3, testutil.CollectAndCount(c, "stratus_service_betweenness_ratio"))

@@ -47,6 +47,10 @@ type CostConfig struct {
 	// MaxFeatures is how many features (span names) of a service the cost per
 	// feature keeps apart; the rest are summed into __other__.
 	MaxFeatures int `yaml:"max_features"`
+	// MaxResources is how many resources get a stratus_resource_cost_per_hour
+	// series, the most expensive first; the rest stay in every total and are
+	// counted in stratus_series_dropped_total.
+	MaxResources int `yaml:"max_resources"`
 	// ApplyCalibration multiplies node prices by the per-cloud factor the latest
 	// reconciliation learned (<storage.path>/calibration.json), so that
 	// estimates follow the bill. Off by default: a factor hides why the
@@ -207,6 +211,9 @@ func (c CostConfig) validate() []fieldError {
 	if c.MaxFeatures < 1 {
 		add("max_features", fmt.Errorf("%d is not a positive number", c.MaxFeatures))
 	}
+	if c.MaxResources < 1 {
+		add("max_resources", fmt.Errorf("%d is not a positive number", c.MaxResources))
+	}
 	if c.Serverless.CloudWatchPeriod <= 0 || c.Serverless.StackdriverWindow <= 0 {
 		add("serverless", errors.New("cloudwatch_period and stackdriver_window must be positive"))
 	}
@@ -314,6 +321,7 @@ func defaultCost() CostConfig {
 		IdleNodeThreshold:        cost.DefaultIdleNodeThreshold,
 		CommitmentMinHistory:     model.Duration(cost.DefaultCommitmentMinHistory),
 		MaxFeatures:              cost.DefaultMaxFeatures,
+		MaxResources:             cost.DefaultMaxResources,
 		Serverless: ServerlessConfig{
 			Enabled:           true,
 			CloudWatchPeriod:  model.Duration(cost.DefaultCloudWatchPeriod),

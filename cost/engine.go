@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -75,6 +76,10 @@ type EngineConfig struct {
 	// inventory resource; empty lists take identity's defaults. Their team and
 	// owner keys are read from pod labels too.
 	TagKeys identity.TagKeys
+	// MaxResources is how many resources get a series of their own in
+	// stratus_resource_cost_per_hour, the most expensive first; zero means
+	// DefaultMaxResources. Every resource is in the totals whatever the cap.
+	MaxResources int
 	// MaxFeatures is how many features of a service are kept apart in the
 	// cost per feature; zero means DefaultMaxFeatures.
 	MaxFeatures int
@@ -103,6 +108,9 @@ type Engine struct {
 	cfg     EngineConfig
 
 	unitCostsDisabled bool
+	// resourcesDropped counts the resources left without a series by
+	// MaxResources, every cycle they are.
+	resourcesDropped atomic.Int64
 
 	// usage caches the p95 usage of the recommendations: a percentile over a
 	// week moves little in an hour, and its subqueries are the heaviest a cycle
@@ -141,6 +149,9 @@ func NewEngine(q query.Querier, cfg EngineConfig) (*Engine, error) {
 	if cfg.MaxFeatures <= 0 {
 		cfg.MaxFeatures = DefaultMaxFeatures
 	}
+	if cfg.MaxResources <= 0 {
+		cfg.MaxResources = DefaultMaxResources
+	}
 	return &Engine{querier: q, cfg: cfg}, nil
 }
 
@@ -175,6 +186,12 @@ type Snapshot struct {
 	// Pods are the running pods charged, with the service each was charged
 	// to and the rule that found it. Sorted.
 	Pods []PodAttribution
+	// SeriesResources are the resources that get a series of their own: all
+	// of Result.Resources, or the MaxResources most expensive.
+	SeriesResources []ResourceCost
+	// ResourcesDropped counts, since the engine started, the resources a cycle
+	// left without a series of their own (stratus_series_dropped_total).
+	ResourcesDropped int64
 	// UnitCosts are the cost per request and per feature of the services
 	// that serve requests, sorted by service.
 	UnitCosts []UnitCost
@@ -356,6 +373,13 @@ func (e *Engine) Run(ctx context.Context, at time.Time) (any, error) {
 		Resources:   inv.priced,
 		ServiceInfo: e.serviceInfo(obs, pods, &inv.metadata),
 	}
+	snap.SeriesResources = capResources(result.Resources, e.cfg.MaxResources)
+	dropped := len(result.Resources) - len(snap.SeriesResources)
+	snap.ResourcesDropped = e.resourcesDropped.Add(int64(dropped))
+	if dropped > 0 {
+		e.cfg.Logger.Debug("resources left without a series of their own; their cost is "+
+			"in every total", "dropped", dropped, "max_resources", e.cfg.MaxResources)
+	}
 	if !e.unitCostsDisabled {
 		e.addUnitCosts(ctx, snap, pods)
 	}
@@ -363,6 +387,24 @@ func (e *Engine) Run(ctx context.Context, at time.Time) (any, error) {
 		e.recommend(ctx, snap, containers, obs)
 	}
 	return snap, nil
+}
+
+// DefaultMaxResources is the default of EngineConfig.MaxResources: the scale
+// the design targets, 10 000 resources, without a configuration change.
+const DefaultMaxResources = 10000
+
+// capResources returns the max most expensive resources (ties by cloud and
+// id), or all of them when there are no more.
+func capResources(resources []ResourceCost, maxResources int) []ResourceCost {
+	if len(resources) <= maxResources {
+		return resources
+	}
+	sorted := slices.Clone(resources)
+	slices.SortFunc(sorted, func(a, b ResourceCost) int {
+		return cmp.Or(cmp.Compare(b.CostPerHour, a.CostPerHour), cmp.Compare(a.Cloud, b.Cloud),
+			cmp.Compare(a.ID, b.ID))
+	})
+	return sorted[:maxResources]
 }
 
 // addUnitCosts adds cost per request and per feature to snap. A failed query

@@ -310,3 +310,24 @@ func TestEngineInitContainers(t *testing.T) {
 	require.InDelta(t, 1.5, web.CPURequest, 1e-12, "the sidecar is part of the pod's size")
 	require.InDelta(t, 0.25, web.MemoryRequestGiB, 1e-12, "main has no memory request")
 }
+
+// TestEngineMaxResources: beyond cost.max_resources the cheapest resources get
+// no series of their own, are counted every cycle, and stay in every total.
+func TestEngineMaxResources(t *testing.T) {
+	s := newStore(t)
+	s.node("big", "aws:///us-east-1a/i-1", "m5.xlarge", "us-east-1", 4, 16)
+	s.node("small", "aws:///us-east-1a/i-2", "m5.large", "us-east-1", 2, 8)
+	e, err := cost.NewEngine(s.commit(), cost.EngineConfig{Book: defaultBook(t), MaxResources: 1})
+	require.NoError(t, err)
+	e.DisableRecommendations()
+	for cycle := int64(1); cycle <= 2; cycle++ {
+		v, err := e.Run(context.Background(), fixtureAt)
+		require.NoError(t, err)
+		snap := v.(*cost.Snapshot)
+		require.Len(t, snap.Result.Resources, 2)
+		require.Len(t, snap.SeriesResources, 1)
+		require.Equal(t, "aws:///us-east-1a/i-1", snap.SeriesResources[0].ID, "the dearest")
+		require.Equal(t, cycle, snap.ResourcesDropped)
+		require.InDelta(t, 0.192+0.096, snap.Report().TotalPerHour, 1e-12)
+	}
+}

@@ -162,6 +162,7 @@ func (g *globals) newCostEngine(q query.Querier, book *pricing.Book) (*cost.Engi
 		Inventory:    inv,
 		CloudUsage:   g.cfg.Cost.CloudUsageConfig(),
 		MaxFeatures:  g.cfg.Cost.MaxFeatures,
+		MaxResources: g.cfg.Cost.MaxResources,
 
 		Recommendations: g.cfg.Cost.RecommendConfig(),
 		Calibration:     g.calibration(),

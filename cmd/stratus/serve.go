@@ -279,6 +279,7 @@ func (g *globals) newServer(c *serveCommand) (*server, error) {
 	reg.MustRegister(
 		collector.NewTelemetryCollector(sched.Snapshot),
 		collector.NewDependencyCollector(sched.Snapshot).WithSourceStatus(deps.SourceStatus),
+		collector.NewDroppedCollector(sched.Snapshot),
 		costCollector,
 		collector.NewCostInsightCollector(sched.Snapshot),
 		pricing.NewMetrics(book),
