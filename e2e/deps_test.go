@@ -218,14 +218,17 @@ func nodeByName(t *testing.T, r topology.GraphReport, name string) topology.Node
 	return topology.NodeReport{}
 }
 
-// TestServeExposesCost: cost per service reaches a scraping Prometheus, and what
-// it sums to is what the nodes cost: nothing lost, nothing counted twice.
+// TestServeExposesCost: cost per service, of the nodes and of the world's
+// inventory, reaches a scraping Prometheus, and what it sums to is what the
+// resources cost: nothing lost, nothing counted twice; the ownership series
+// joins the cost families in PromQL as generated rules will join them.
 func TestServeExposesCost(t *testing.T) {
 	w := simulateWorld(t)
 	sourceAddr := freeAddr(t)
 	startPrometheus(t, "prometheus-source", sourceAddr, w.dataDir, "")
 	stratusAddr := freeAddr(t)
-	startStratus(t, stratusAddr, "--prometheus.url=http://"+sourceAddr)
+	startStratusConfig(t, stratusAddr, stratusConfig+"cost:\n  inventory: ["+
+		filepath.Join(w.dir, "inventory.yaml")+"]\n", "--prometheus.url=http://"+sourceAddr)
 
 	scraperAddr := freeAddr(t)
 	startPrometheus(t, "prometheus-scraper", scraperAddr, t.TempDir(), fmt.Sprintf(
@@ -235,10 +238,22 @@ func TestServeExposesCost(t *testing.T) {
 	eventuallyValue(t, scraper, `count(stratus_cost_info{currency="USD"})`, 1)
 	eventuallyValue(t, scraper, `count(count by (cloud) (stratus_service_cost_per_hour))`, 3)
 	// Conservation, through a scrape: per cloud, services (with __idle__ and
-	// __unallocated__) sum to the nodes' cost within float rounding.
+	// __unallocated__) sum to what the resources cost, the nodes and the
+	// inventory's VMs, within float rounding.
 	eventuallyValue(t, scraper, `count(
 		abs(sum by (cloud) (stratus_service_cost_per_hour)
-		    - sum by (cloud) (stratus_resource_cost_per_hour{resource_type="kubernetes_node"}))
-		< 1e-9 * sum by (cloud) (stratus_resource_cost_per_hour{resource_type="kubernetes_node"}))`, 3)
-	eventuallyValue(t, scraper, `count(stratus_cost_unpriced_resources > 0) or vector(0)`, 0)
+		    - sum by (cloud) (stratus_resource_cost_per_hour))
+		< 1e-9 * sum by (cloud) (stratus_resource_cost_per_hour))`, 3)
+	eventuallyValue(t, scraper,
+		`count(stratus_resource_cost_per_hour{resource_type="vm"}) > bool 0`, 1)
+	// Only the inventory's types the embedded snapshot lacks are unpriced.
+	eventuallyValue(t, scraper, `count(stratus_cost_unpriced_resources{`+
+		`reason!~"unknown_product|unknown_cloud"} > 0) or vector(0)`, 0)
+	// Cost per team, joined from stratus_service_info as a rule would.
+	eventuallyValue(t, scraper, `count(sum by (team) (
+		sum by (service, namespace, cluster) (stratus_service_cost_per_hour)
+		* on (service, namespace, cluster) group_left (team) stratus_service_info)) > bool 0`, 1)
+	eventuallyValue(t, scraper, `count(
+		sum by (service, namespace, cluster) (stratus_service_cost_per_hour{service!~"__.*"})
+		unless on (service, namespace, cluster) stratus_service_info) or vector(0)`, 0)
 }

@@ -132,8 +132,14 @@ prometheus:
 // startStratus runs stratus serve with args and waits until it is ready.
 func startStratus(t *testing.T, addr string, args ...string) *process {
 	t.Helper()
+	return startStratusConfig(t, addr, stratusConfig, args...)
+}
+
+// startStratusConfig runs stratus serve on addr with the given configuration.
+func startStratusConfig(t *testing.T, addr, config string, args ...string) *process {
+	t.Helper()
 	dir := t.TempDir()
-	cfg := writeFile(t, dir, "stratus.yml", stratusConfig)
+	cfg := writeFile(t, dir, "stratus.yml", config)
 	all := append([]string{"serve", "--web.listen-address=" + addr,
 		"--config.file=" + cfg, "--storage.path=" + filepath.Join(dir, "data")}, args...)
 	p := start(t, "stratus", stratusBin, all...)
