@@ -161,6 +161,7 @@ func azureRow(rec *record) Row {
 
 	azureCommitment(rec, &row, kind)
 	requireBilled(rec, &row, "costinbillingcurrency", "cost", "pretaxcost")
+	requireCurrency(rec, &row, "billingcurrency", "billingcurrencycode", "currency")
 	return row
 }
 

@@ -183,6 +183,7 @@ func curRow(rec *record, format Format) Row {
 	curCommitment(rec, &row, kind)
 	row.Tags = curTags(rec)
 	requireBilled(rec, &row, "lineitemunblendedcost")
+	requireCurrency(rec, &row, "lineitemcurrencycode")
 	return row
 }
 

@@ -120,6 +120,7 @@ func focusRow(rec *record) Row {
 	row.Tags = rec.tags("tags")
 
 	requireBilled(rec, &row, "billedcost")
+	requireCurrency(rec, &row, "billingcurrency")
 	return row
 }
 

@@ -137,15 +137,17 @@ func TestReadFOCUSMixedCurrenciesAndProviders(t *testing.T) {
 		"Oracle,1,2,Credit,,2024-09-01,,OCI,r,i,1,h,1,1,-3,-3,EUR,\n" +
 		"Hetzner,1,2,Usage,,2024-09-01,,VM,r,i,1,h,1,1,4,4,EUR,\n" +
 		",1,2,Usage,,2024-09-01,,VM,r,i,1,h,1,1,4,4,,\n"
-	rows, _, err := readString(ReadFOCUS, input)
+	rows, skipped, err := readString(ReadFOCUS, input)
 	require.NoError(t, err)
-	require.Len(t, rows, 5)
-	require.Equal(t, []string{"", "EUR", "USD"}, Currencies(rows))
-	require.Equal(t, []string{"", "Hetzner"}, UnknownProviders(rows))
+	require.Len(t, rows, 4, "a row without a currency is skipped, not a currency of its own")
+	require.Equal(t, []Skip{{Kind: SkippedRow, Line: 6, Field: "BillingCurrency",
+		Reason: "no currency"}}, skipped)
+	require.Equal(t, []string{"EUR", "USD"}, Currencies(rows))
+	require.Equal(t, []string{"Hetzner"}, UnknownProviders(rows))
 	require.Equal(t, "Hetzner", rows[3].Cloud)
 
 	day := TotalsByDay(rows)
-	require.Len(t, day, 5, "currencies and clouds are never added together")
+	require.Len(t, day, 4, "currencies and clouds are never added together")
 	for _, d := range day {
 		require.Equal(t, time.Date(2024, 9, 1, 0, 0, 0, 0, time.UTC), d.Day)
 		require.Equal(t, "2", d.Account)

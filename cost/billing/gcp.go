@@ -234,6 +234,7 @@ func gcpRows(rec *record, format Format) []Row {
 	row.Tags = rec.tags("labels")
 	gcpCategory(&row)
 	requireBilled(rec, &row, "cost")
+	requireCurrency(rec, &row, "currency")
 
 	rows := []Row{row}
 	credits := rec.str("credits")

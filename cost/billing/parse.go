@@ -424,6 +424,16 @@ func requireBilled(rec *record, row *Row, columns ...string) {
 	rec.fail(column, "no billed cost")
 }
 
+// requireCurrency skips a row without a currency: its cost cannot be added to
+// any other, and taking it for the export's currency would be a guess.
+func requireCurrency(rec *record, row *Row, columns ...string) {
+	if row.Currency != "" || rec.fault != nil {
+		return
+	}
+	_, column, _ := rec.raw(columns...)
+	rec.fail(column, "no currency")
+}
+
 // sniff returns the first bytes of r and a reader that still yields all of it.
 func sniff(r io.Reader, n int) ([]byte, io.Reader, error) {
 	head := make([]byte, n)
