@@ -31,6 +31,10 @@ const (
 )
 
 func main() {
+	// A reader that goes away (`stratus cost report | head`) makes writes fail
+	// with EPIPE instead of killing the process, so that one-shot commands
+	// still remove their temporary store on the way out.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
