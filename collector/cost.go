@@ -84,12 +84,14 @@ func NewCostCollector(snapshot func() *analysis.Snapshot, currency string) *Cost
 		perRequest: prometheus.NewDesc("stratus_service_cost_per_request",
 			"Cost of one request to the service, in the currency of stratus_cost_info: its "+
 				"cost per hour over the requests it serves in an hour (server spans of span "+
-				"metrics, else Istio's server-side requests); absent without requests.",
+				"metrics, else HTTP server metrics, else Istio's server-side requests); absent "+
+				"without requests.",
 			[]string{"service", "namespace", "cluster"}, nil),
 		featureCost: prometheus.NewDesc("stratus_service_feature_cost_per_hour",
 			"The service's cost per hour split over its features (the span names of its "+
-				"server spans) in proportion to the time spent serving each (requests × mean "+
-				"latency); feature=\"__other__\" sums those beyond cost.max_features.",
+				"server spans, else the methods and routes of its HTTP server metrics) in "+
+				"proportion to the time spent serving each (requests × mean latency); "+
+				"feature=\"__other__\" sums those beyond cost.max_features.",
 			[]string{"service", "namespace", "cluster", "feature"}, nil),
 		info: prometheus.NewDesc("stratus_cost_info",
 			"Always 1; names the currency every cost figure is in.",

@@ -217,10 +217,10 @@ func TestCostCollectorUnitCostsAndSkips(t *testing.T) {
 # TYPE stratus_cost_recommendations_skipped gauge
 stratus_cost_recommendations_skipped{kind="commitment",reason="no_committed_price"} 2
 stratus_cost_recommendations_skipped{kind="spot_candidate",reason="no_spot_price"} 1
-# HELP stratus_service_cost_per_request Cost of one request to the service, in the currency of stratus_cost_info: its cost per hour over the requests it serves in an hour (server spans of span metrics, else Istio's server-side requests); absent without requests.
+# HELP stratus_service_cost_per_request Cost of one request to the service, in the currency of stratus_cost_info: its cost per hour over the requests it serves in an hour (server spans of span metrics, else HTTP server metrics, else Istio's server-side requests); absent without requests.
 # TYPE stratus_service_cost_per_request gauge
 stratus_service_cost_per_request{cluster="eu",namespace="shop",service="web"} 0.5
-# HELP stratus_service_feature_cost_per_hour The service's cost per hour split over its features (the span names of its server spans) in proportion to the time spent serving each (requests × mean latency); feature="__other__" sums those beyond cost.max_features.
+# HELP stratus_service_feature_cost_per_hour The service's cost per hour split over its features (the span names of its server spans, else the methods and routes of its HTTP server metrics) in proportion to the time spent serving each (requests × mean latency); feature="__other__" sums those beyond cost.max_features.
 # TYPE stratus_service_feature_cost_per_hour gauge
 stratus_service_feature_cost_per_hour{cluster="eu",feature="GET /cart",namespace="shop",service="web"} 3
 stratus_service_feature_cost_per_hour{cluster="eu",feature="__other__",namespace="shop",service="web"} 1

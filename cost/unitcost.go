@@ -16,9 +16,10 @@ import (
 )
 
 // UnitCostQueries is how many queries a cycle runs for cost per request and
-// per feature: server span calls, server span time, and Istio's server-side
+// per feature: server span calls and time, HTTP server requests and time
+// (OpenTelemetry's http.server.request.duration), and Istio's server-side
 // requests.
-const UnitCostQueries = 3
+const UnitCostQueries = 5
 
 // DefaultMaxFeatures is how many features of a service are kept apart; the
 // rest are summed into OtherFeature.
@@ -52,7 +53,30 @@ func spanServerSelectors(names ...string) []string {
 	return out
 }
 
-// unitCostQueries returns the three queries: calls per second and seconds of
+// The OpenTelemetry HTTP server duration histogram, in seconds (semantic
+// conventions 1.20 and later) and in milliseconds (earlier ones), with the
+// route a request matched.
+var (
+	httpCountSeconds      = `http_server_request_duration_seconds_count{http_route!=""}`
+	httpSumSeconds        = `http_server_request_duration_seconds_sum{http_route!=""}`
+	httpCountMilliseconds = `http_server_duration_milliseconds_count{http_route!=""}`
+	httpSumMilliseconds   = `http_server_duration_milliseconds_sum{http_route!=""}`
+)
+
+// httpQueries returns requests per second and seconds of serving per second
+// per service, route and method from the HTTP server histograms.
+func httpQueries(cluster string, window time.Duration) (calls, busy string) {
+	by := cluster + ", job, service_name, service_namespace, k8s_namespace_name, " +
+		"http_route, http_request_method, http_method"
+	rate := func(sel, scale string) string {
+		return fmt.Sprintf("sum by (%s) (rate(%s[%s]))%s", by, sel, rangeSelector(window), scale)
+	}
+	calls = rate(httpCountSeconds, "") + " or " + rate(httpCountMilliseconds, "")
+	busy = rate(httpSumSeconds, "") + " or " + rate(httpSumMilliseconds, " / 1000")
+	return calls, busy
+}
+
+// unitCostQueries returns the span queries: calls per second and seconds of
 // serving per second per service and span name, and Istio's requests per
 // second per destination workload.
 func unitCostQueries(cluster string, window time.Duration) (calls, busy, istio string) {
@@ -98,8 +122,9 @@ func (e *Engine) unitCosts(ctx context.Context, at time.Time, result *Result,
 	pods []PodAttribution,
 ) ([]UnitCost, int, error) {
 	calls, busy, istio := unitCostQueries(e.cfg.Identity.ClusterLabel, e.cfg.UsageWindow)
+	httpCalls, httpBusy := httpQueries(e.cfg.Identity.ClusterLabel, e.cfg.UsageWindow)
 	var vecs [UnitCostQueries]model.Vector
-	for i, expr := range []string{calls, busy, istio} {
+	for i, expr := range []string{calls, busy, istio, httpCalls, httpBusy} {
 		vec, err := e.querier.Query(ctx, expr, at)
 		if err != nil {
 			return nil, i + 1, fmt.Errorf("cost: querying request rates: %w", err)
@@ -116,34 +141,20 @@ func (e *Engine) unitCosts(ctx context.Context, at time.Time, result *Result,
 	match := serviceMatcher(costs, pods, e.cfg.Identity)
 	cl := model.LabelName(e.cfg.Identity.ClusterLabel)
 
-	type work struct{ calls, busy float64 }
-	spans := map[identity.Service]map[string]*work{}
-	add := func(s *model.Sample, into func(w *work, v float64)) {
-		svc, ok := match(string(s.Metric[cl]), firstOf(s.Metric, "k8s_namespace_name",
-			"service_namespace"), string(s.Metric["service_name"]))
-		if !ok || !validAmount(float64(s.Value)) {
-			return
-		}
-		if spans[svc] == nil {
-			spans[svc] = map[string]*work{}
-		}
-		name := string(s.Metric["span_name"])
-		if spans[svc][name] == nil {
-			spans[svc][name] = &work{busy: math.NaN()}
-		}
-		into(spans[svc][name], float64(s.Value))
+	spanName := func(m model.Metric) (string, string, string, string) {
+		return string(m[cl]), firstOf(m, "k8s_namespace_name", "service_namespace"),
+			string(m["service_name"]), string(m["span_name"])
 	}
-	for _, s := range vecs[0] {
-		add(s, func(w *work, v float64) { w.calls += v })
-	}
-	for _, s := range vecs[1] {
-		add(s, func(w *work, v float64) {
-			if math.IsNaN(w.busy) {
-				w.busy = 0
-			}
-			w.busy += v
-		})
-	}
+	spans := collectWork(vecs[0], vecs[1], spanName, match)
+	routes := collectWork(vecs[3], vecs[4], func(m model.Metric) (string, string, string, string) {
+		namespace, name := jobService(string(m["job"]))
+		route := string(m["http_route"])
+		if method := firstOf(m, "http_request_method", "http_method"); method != "" {
+			route = method + " " + route
+		}
+		return string(m[cl]), cmp.Or(firstOf(m, "k8s_namespace_name", "service_namespace"),
+			namespace), cmp.Or(string(m["service_name"]), name), route
+	}, match)
 	mesh := map[identity.Service]float64{}
 	for _, s := range vecs[2] {
 		svc, ok := match(string(s.Metric[cl]), string(s.Metric["destination_workload_namespace"]),
@@ -156,26 +167,31 @@ func (e *Engine) unitCosts(ctx context.Context, at time.Time, result *Result,
 	var out []UnitCost
 	for _, svc := range slices.SortedFunc(maps.Keys(costs), identity.CompareServices) {
 		u := UnitCost{Service: svc, CostPerRequest: math.NaN()}
-		var routes []RouteWork
-		for name, w := range spans[svc] {
+		features, source := spans[svc], "spanmetrics"
+		if len(features) == 0 {
+			features, source = routes[svc], "http"
+		}
+		var work []RouteWork
+		for name, w := range features {
 			latency := math.NaN()
 			if w.calls > 0 && !math.IsNaN(w.busy) {
 				latency = w.busy / w.calls
 			}
-			routes = append(routes, RouteWork{Route: name, RequestsPerSecond: w.calls,
+			work = append(work, RouteWork{Route: name, RequestsPerSecond: w.calls,
 				MeanLatencySeconds: latency})
 			u.RequestsPerSecond += w.calls
 		}
-		u.Source = "spanmetrics"
+		u.Source = source
 		if u.RequestsPerSecond == 0 {
+			work = nil
 			u.RequestsPerSecond, u.Source = mesh[svc], "istio"
 		}
 		if u.RequestsPerSecond <= 0 {
 			continue
 		}
 		u.CostPerRequest = PerRequest(costs[svc], u.RequestsPerSecond)
-		if len(routes) > 0 {
-			split, err := SplitByWork(costs[svc], routes)
+		if len(work) > 0 {
+			split, err := SplitByWork(costs[svc], work)
 			if err == nil {
 				u.Features = capFeatures(split, e.cfg.MaxFeatures)
 			}
@@ -183,6 +199,54 @@ func (e *Engine) unitCosts(ctx context.Context, at time.Time, result *Result,
 		out = append(out, u)
 	}
 	return out, UnitCostQueries, nil
+}
+
+// featureWork is the requests and seconds of serving per second of a feature.
+type featureWork struct{ calls, busy float64 }
+
+// collectWork sums calls and busy time per charged service and feature; name
+// reads a series' cluster, namespace, service and feature. Series of services
+// not charged, and values that are not finite numbers ≥ 0, are left out.
+func collectWork(calls, busy model.Vector,
+	name func(model.Metric) (cluster, namespace, service, feature string),
+	match func(cluster, namespace, name string) (identity.Service, bool),
+) map[identity.Service]map[string]*featureWork {
+	out := map[identity.Service]map[string]*featureWork{}
+	add := func(s *model.Sample, into func(w *featureWork, v float64)) {
+		cluster, namespace, service, feature := name(s.Metric)
+		svc, ok := match(cluster, namespace, service)
+		if !ok || !validAmount(float64(s.Value)) {
+			return
+		}
+		if out[svc] == nil {
+			out[svc] = map[string]*featureWork{}
+		}
+		if out[svc][feature] == nil {
+			out[svc][feature] = &featureWork{busy: math.NaN()}
+		}
+		into(out[svc][feature], float64(s.Value))
+	}
+	for _, s := range calls {
+		add(s, func(w *featureWork, v float64) { w.calls += v })
+	}
+	for _, s := range busy {
+		add(s, func(w *featureWork, v float64) {
+			if math.IsNaN(w.busy) {
+				w.busy = 0
+			}
+			w.busy += v
+		})
+	}
+	return out
+}
+
+// jobService reads OpenTelemetry's job label, service.namespace/service.name
+// or service.name alone.
+func jobService(job string) (namespace, name string) {
+	if i := strings.LastIndex(job, "/"); i >= 0 {
+		return job[:i], job[i+1:]
+	}
+	return "", job
 }
 
 // capFeatures sorts features by cost, largest first, and sums those beyond

@@ -140,3 +140,55 @@ func TestReportUnitCosts(t *testing.T) {
 	require.Nil(t, idle.CostPerRequest, "idle capacity serves nothing")
 	require.Empty(t, idle.Features)
 }
+
+// TestEngineHTTPFeatures: without span metrics, OpenTelemetry's HTTP server
+// histogram names the features (method and route), in seconds or, from older
+// instrumentation, in milliseconds; the service comes from job
+// (service.namespace/service.name).
+func TestEngineHTTPFeatures(t *testing.T) {
+	s := newStore(t)
+	s.node("n1", "aws:///us-east-1a/i-1", "m5.xlarge", "us-east-1", 4, 16)
+	s.pod("shop", "cart-1", "n1", 1, 0.5, "", "", "label_app", "cart")
+	s.pod("shop", "pay-1", "n1", 1, 0.5, "", "", "label_app", "pay")
+	series := func(metric, job, route, method string, v float64) {
+		l := labels.FromStrings("__name__", metric, "job", job, "instance", "10.0.0.1:9464",
+			"http_route", route, "http_request_method", method)
+		require.NoError(t, s.b.Append(l, fixtureAt.Add(-time.Minute).UnixMilli(), 1e9))
+		require.NoError(t, s.b.Append(l, fixtureAt.UnixMilli(), 1e9+60*v))
+	}
+	// cart: GET /cart 2/s × 0.1 s, POST /checkout 1/s × 0.6 s.
+	series("http_server_request_duration_seconds_count", "shop/cart", "/cart", "GET", 2)
+	series("http_server_request_duration_seconds_sum", "shop/cart", "/cart", "GET", 0.2)
+	series("http_server_request_duration_seconds_count", "shop/cart", "/checkout", "POST", 1)
+	series("http_server_request_duration_seconds_sum", "shop/cart", "/checkout", "POST", 0.6)
+	// pay, older instrumentation in milliseconds: one route, 4/s.
+	series("http_server_duration_milliseconds_count", "pay", "/pay", "POST", 4)
+	series("http_server_duration_milliseconds_sum", "pay", "/pay", "POST", 400)
+	snap := runEngine(t, s.commit(), cost.EngineConfig{Book: defaultBook(t),
+		UsageWindow: window}, fixtureAt)
+	require.Empty(t, snap.UnitCostError)
+
+	costs := charges(snap)
+	serviceCost := func(name string) float64 {
+		var sum float64
+		for k, v := range costs {
+			if k.Service.Name == name {
+				sum += v
+			}
+		}
+		return sum
+	}
+	require.Len(t, snap.UnitCosts, 2)
+	cart, pay := snap.UnitCosts[0], snap.UnitCosts[1]
+	require.Equal(t, "cart", cart.Service.Name)
+	require.Equal(t, "http", cart.Source)
+	require.InDelta(t, 3, cart.RequestsPerSecond, 1e-9)
+	require.Equal(t, "POST /checkout", cart.Features[0].Route, "0.6 s of work a second")
+	require.InEpsilon(t, serviceCost("cart")*0.6/0.8, cart.Features[0].CostPerHour, 1e-9)
+	require.Equal(t, "GET /cart", cart.Features[1].Route)
+	require.Equal(t, "pay", pay.Service.Name)
+	require.InDelta(t, 4, pay.RequestsPerSecond, 1e-9)
+	require.InEpsilon(t, serviceCost("pay")/(4*3600), pay.CostPerRequest, 1e-9)
+	require.Equal(t, []cost.RouteCost{{Route: "POST /pay", CostPerHour: serviceCost("pay")}},
+		pay.Features)
+}
