@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"path"
 	"slices"
 	"strings"
@@ -106,6 +107,7 @@ func (p *cloudPricer) observeAzureFunctions(ctx context.Context, at time.Time,
 ) ([]Function, int, error) {
 	cfg := p.cfg.AzureFunctions.withDefaults()
 	label := model.LabelName(cfg.ResourceLabel)
+	// NaN until read: a series missing is unknown, never zero.
 	type app struct{ executions, units float64 }
 	apps := map[string]*app{}
 	for i, sel := range []string{cfg.ExecutionCount, cfg.ExecutionUnits} {
@@ -120,7 +122,7 @@ func (p *cloudPricer) observeAzureFunctions(ctx context.Context, at time.Time,
 			}
 			a := apps[id]
 			if a == nil {
-				a = &app{}
+				a = &app{executions: math.NaN(), units: math.NaN()}
 				apps[id] = a
 			}
 			if i == 0 {
@@ -152,6 +154,14 @@ func (p *cloudPricer) observeAzureFunctions(ctx context.Context, at time.Time,
 			continue
 		}
 		u.ResourceID = r.ID
+		if missing := missingSeries(
+			seriesRead{"execution count", !math.IsNaN(a.executions)},
+			seriesRead{"execution units", !math.IsNaN(a.units)},
+		); missing != "" {
+			u.Reason, u.Detail = string(ReasonInvalidQuantity), missing
+			p.unpriced = append(p.unpriced, u)
+			continue
+		}
 		p.obs.tags[r.ID] = r.Tags
 		svc := p.service(r.ID, path.Base(r.ID))
 		perExecution, perGBSecond, err := p.functionPrices("azure", r.Region,

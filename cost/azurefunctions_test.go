@@ -85,3 +85,20 @@ func TestAzureFunctionsConfig(t *testing.T) {
 	require.Len(t, unpriced, 1)
 	require.Equal(t, pricing.ReasonUnknownCloud, unpriced[0].Reason)
 }
+
+// TestObserveAzureFunctionsMissingSeries: an app whose execution units are not
+// probed is reported, never priced as if it used no memory.
+func TestObserveAzureFunctionsMissingSeries(t *testing.T) {
+	f := newOMFixture()
+	f.gauge("azurerm_resource_metric", 60, "resourceID", "/s/app", "metric",
+		"FunctionExecutionCount", "aggregation", "total")
+	eng := newServerlessEngine(t, f.load(t), serverlessBook(t, azurePrices), CloudUsageConfig{})
+	result, unpriced, _, _, err := eng.observeCloudUsage(context.Background(), cuAt, nil,
+		[]inventory.Resource{{ID: "/s/app", Type: inventory.TypeFunction, Cloud: "azure",
+			Region: "eastus"}})
+	require.NoError(t, err)
+	require.Empty(t, result.Resources)
+	require.Len(t, unpriced, 1)
+	require.Equal(t, string(ReasonInvalidQuantity), unpriced[0].Reason)
+	require.Equal(t, "no execution units series", unpriced[0].Detail)
+}

@@ -32,6 +32,11 @@ const ProductNATGateway = "nat-gateway"
 // which an inventory may list under the same id.
 const natDataSuffix = "#data-processed"
 
+// BilledResourceID returns the id a billing export names a priced resource
+// by: a NAT gateway's data processing is billed under the gateway's own id,
+// beside its hourly charge.
+func BilledResourceID(id string) string { return strings.TrimSuffix(id, natDataSuffix) }
+
 // The NAT gateway series read (yace, namespace AWS/NATGateway, statistic Sum,
 // per NatGatewayId): every byte a gateway processes enters it once, from the
 // VPC (BytesInFromSource) or from the destination (BytesInFromDestination),

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/stratus-monitoring/stratus/cost/billing"
 	"github.com/stratus-monitoring/stratus/identity"
 	"github.com/stratus-monitoring/stratus/pricing"
 )
@@ -102,4 +103,23 @@ func TestObserveNATDataErrors(t *testing.T) {
 	require.Len(t, unpriced, 1)
 	require.Equal(t, string(ReasonInvalidQuantity), unpriced[0].Reason)
 	require.Contains(t, unpriced[0].Detail, "bytes processed per second is -")
+}
+
+// TestNATDataReconciles: a gateway's hourly charge and its data processing,
+// two resources of the estimate, are billed under the gateway's one id; both
+// estimates meet the bill there.
+func TestNATDataReconciles(t *testing.T) {
+	arn := "arn:aws:ec2:us-east-1:1:natgateway/nat-0a1"
+	require.Equal(t, arn, BilledResourceID(arn+natDataSuffix))
+	require.Equal(t, arn, BilledResourceID(arn))
+	rec := Reconcile(ReconcileInput{
+		Rows: []billing.Row{row("aws", arn, 0, 0.045, 0.045), row("aws", arn, 0, 4.5, 4.5)},
+		Estimates: []ResourceHourEstimate{
+			estimate("aws", BilledResourceID(arn), 0, 0.045),
+			estimate("aws", BilledResourceID(arn+natDataSuffix), 0, 4.5),
+		},
+	})
+	require.Len(t, rec.Clouds, 1)
+	require.InDelta(t, 0, rec.Clouds[0].ErrorRatio(), 1e-12)
+	require.Zero(t, rec.Clouds[0].EstimatedUnmatched)
 }

@@ -201,23 +201,28 @@ func (e *Engine) allocateInventory(resources []inventory.Resource, nodes []Node,
 }
 
 // inventoryFunctionMemory returns the memory of the functions the inventory
-// lists, for the serverless part: by id (the ARN) and by name, so that a
-// function listed by either is found.
+// lists, for the serverless part: by id (the ARN), else by name in the
+// function's region, else by name in an entry without a region, so that two
+// functions of one name in two regions keep their own memory.
 func inventoryFunctionMemory(resources []inventory.Resource) func(FunctionRef) (float64, bool) {
-	byID, byName := map[[2]string]float64{}, map[[2]string]float64{}
+	byID, byName := map[[2]string]float64{}, map[[3]string]float64{}
 	for _, r := range resources {
-		if r.Type == inventory.TypeFunction {
-			byID[[2]string{r.Cloud, r.ID}] = r.MemoryMiB
-			if r.Name != "" {
-				byName[[2]string{r.Cloud, r.Name}] = r.MemoryMiB
-			}
+		if r.Type != inventory.TypeFunction || r.MemoryMiB <= 0 {
+			continue
+		}
+		byID[[2]string{r.Cloud, r.ID}] = r.MemoryMiB
+		if r.Name != "" {
+			byName[[3]string{r.Cloud, r.Region, r.Name}] = r.MemoryMiB
 		}
 	}
 	return func(f FunctionRef) (float64, bool) {
 		if v, ok := byID[[2]string{f.Cloud, f.ID}]; ok {
 			return v, true
 		}
-		v, ok := byName[[2]string{f.Cloud, f.Name}]
+		if v, ok := byName[[3]string{f.Cloud, f.Region, f.Name}]; ok {
+			return v, true
+		}
+		v, ok := byName[[3]string{f.Cloud, "", f.Name}]
 		return v, ok
 	}
 }

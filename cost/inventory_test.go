@@ -243,3 +243,28 @@ func TestEngineSimulatedEverything(t *testing.T) {
 	}
 	require.InEpsilon(t, report.TotalPerHour, sum, 1e-9, "resources[] adds up to the total")
 }
+
+// TestEngineReportAddsUp: with a node, an inventory VM and a NAT gateway's
+// data processing, the report's resources[] add up to its total.
+func TestEngineReportAddsUp(t *testing.T) {
+	s := newStore(t)
+	s.node("n1", "aws:///us-east-1a/i-1", "m5.xlarge", "us-east-1", 4, 16)
+	s.gauge(3e9, "__name__", "aws_natgateway_bytes_in_from_source_sum", "name",
+		"arn:aws:ec2:us-east-1:1:natgateway/nat-1", "region", "us-east-1",
+		"dimension_NatGatewayId", "nat-1")
+	resources := []inventory.Resource{{ID: "i-vm", Type: inventory.TypeVM, Cloud: "aws",
+		Region: "us-east-1", InstanceType: "m5.large"}}
+	snap := runEngine(t, s.commit(), cost.EngineConfig{Book: defaultBook(t),
+		Inventory: func() []inventory.Resource { return resources }}, fixtureAt)
+	report := snap.Report()
+	types := map[string]float64{}
+	var sum float64
+	for _, r := range report.Resources {
+		types[r.ResourceType] += r.CostPerHour
+		sum += r.CostPerHour
+	}
+	require.Positive(t, types[cost.ResourceTypeNATData])
+	require.Equal(t, cost.PriceSourceUsage, report.Resources[len(report.Resources)-1].PriceSource)
+	require.Len(t, types, 3)
+	require.InEpsilon(t, report.TotalPerHour, sum, 1e-12)
+}

@@ -467,6 +467,19 @@ func CalibrationOf(r Reconciliation, at time.Time) Calibration {
 	return cal
 }
 
+// KeepMissing adds to c the factors of older whose cloud and currency c has
+// none of: when an export is missing for a while, its clouds keep what they
+// last learned rather than falling back to no calibration.
+func (c *Calibration) KeepMissing(older Calibration) {
+	for _, o := range older.Clouds {
+		if !slices.ContainsFunc(c.Clouds, func(n CloudCalibration) bool {
+			return n.Cloud == o.Cloud && n.Currency == o.Currency
+		}) {
+			c.Clouds = append(c.Clouds, o)
+		}
+	}
+}
+
 // Factor returns the factor of a cloud and currency, 1 when none was learned.
 func (c Calibration) Factor(cloud, currency string) float64 {
 	for _, cc := range c.Clouds {

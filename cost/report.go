@@ -67,8 +67,9 @@ type ServiceReport struct {
 	Features []FeatureReport `json:"features,omitempty"`
 }
 
-// PriceSourceUsage is the price_source of functions and tasks in the report:
-// their cost is their usage times prices of the book, not one list price.
+// PriceSourceUsage is the price_source of functions, tasks and NAT gateways'
+// data in the report: their cost is their usage times prices of the book, not
+// one list price.
 const PriceSourceUsage = "usage"
 
 // FeatureReport is the part of a service's cost per hour one feature causes.
@@ -204,9 +205,17 @@ func (s *Snapshot) Report() Report {
 			CostPerHour:       p.CostPerHour, PriceSource: p.PriceSource,
 		})
 	}
-	// Functions and tasks are priced from their usage, not a list price.
+	// Functions, tasks and NAT gateways' data are priced from their usage,
+	// not a list price: every priced resource not listed above.
+	listed := map[[2]string]bool{}
+	for _, n := range s.Nodes {
+		listed[[2]string{n.Cloud, n.ResourceID}] = true
+	}
+	for _, p := range s.Resources {
+		listed[[2]string{p.Cloud, p.ID}] = true
+	}
 	for _, rc := range s.Result.Resources {
-		if rc.Type == ResourceTypeFunction || rc.Type == ResourceTypeTask {
+		if !listed[[2]string{rc.Cloud, rc.ID}] {
 			r.Resources = append(r.Resources, ResourceReport{
 				ResourceID: rc.ID, ResourceType: rc.Type, Cloud: rc.Cloud, Region: rc.Region,
 				InstanceType: rc.InstanceType, CalibrationFactor: 1,

@@ -44,3 +44,33 @@ func TestComponentOf(t *testing.T) {
 	require.Equal(t, ComponentNetwork, componentOf(inventory.TypeNATGateway))
 	require.Equal(t, ComponentCompute, componentOf(inventory.TypeDatabase))
 }
+
+func TestInventoryFunctionMemory(t *testing.T) {
+	memory := inventoryFunctionMemory([]inventory.Resource{
+		{ID: "arn:a", Type: inventory.TypeFunction, Cloud: "aws", MemoryMiB: 128},
+		{ID: "x", Name: "resize", Type: inventory.TypeFunction, Cloud: "aws",
+			Region: "us-east-1", MemoryMiB: 256},
+		{ID: "y", Name: "resize", Type: inventory.TypeFunction, Cloud: "aws",
+			Region: "eu-west-1", MemoryMiB: 512},
+		{ID: "z", Name: "thumb", Type: inventory.TypeFunction, Cloud: "aws", MemoryMiB: 1024},
+		{ID: "/s/app", Type: inventory.TypeFunction, Cloud: "azure"}, // no memory: not listed
+		{ID: "vm", Type: inventory.TypeVM, Cloud: "aws"},
+	})
+	for _, tc := range []struct {
+		ref  FunctionRef
+		want float64
+		ok   bool
+	}{
+		{FunctionRef{Cloud: "aws", ID: "arn:a"}, 128, true},
+		{FunctionRef{Cloud: "aws", Region: "us-east-1", ID: "arn:r", Name: "resize"}, 256, true},
+		{FunctionRef{Cloud: "aws", Region: "eu-west-1", ID: "arn:r2", Name: "resize"}, 512, true},
+		{FunctionRef{Cloud: "aws", Region: "ap-south-1", ID: "arn:r3", Name: "resize"}, 0, false},
+		{FunctionRef{Cloud: "aws", Region: "ap-south-1", ID: "arn:t", Name: "thumb"}, 1024, true},
+		{FunctionRef{Cloud: "azure", ID: "/s/app"}, 0, false},
+		{FunctionRef{Cloud: "gcp", ID: "arn:a"}, 0, false},
+	} {
+		got, ok := memory(tc.ref)
+		require.Equal(t, tc.ok, ok, "%+v", tc.ref)
+		require.Equal(t, tc.want, got, "%+v", tc.ref)
+	}
+}

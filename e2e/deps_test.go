@@ -246,13 +246,26 @@ func TestServeExposesCost(t *testing.T) {
 		< 1e-9 * sum by (cloud) (stratus_resource_cost_per_hour))`, 3)
 	eventuallyValue(t, scraper,
 		`count(stratus_resource_cost_per_hour{resource_type="vm"}) > bool 0`, 1)
-	// Only the inventory's types the embedded snapshot lacks are unpriced.
+	// Every node is priced; only the inventory's types the embedded snapshot
+	// lacks (managed store classes, on-premises machines) are not.
+	nodes := 0
+	for _, r := range readTruth(t, w).Resources {
+		if r.Kind == "kubernetes_node" {
+			nodes++
+		}
+	}
+	eventuallyValue(t, scraper,
+		`count(stratus_resource_cost_per_hour{resource_type="kubernetes_node"})`, float64(nodes))
 	eventuallyValue(t, scraper, `count(stratus_cost_unpriced_resources{`+
 		`reason!~"unknown_product|unknown_cloud"} > 0) or vector(0)`, 0)
-	// Cost per team, joined from stratus_service_info as a rule would.
+	eventuallyValue(t, scraper, `count(stratus_cost_unpriced_resources{`+
+		`reason="unknown_cloud",cloud!="onprem"} > 0) or vector(0)`, 0)
+	// Cost per team, joined from stratus_service_info as a rule would: the
+	// inventory tags the world's VMs and stores with their teams.
 	eventuallyValue(t, scraper, `count(sum by (team) (
 		sum by (service, namespace, cluster) (stratus_service_cost_per_hour)
-		* on (service, namespace, cluster) group_left (team) stratus_service_info)) > bool 0`, 1)
+		* on (service, namespace, cluster) group_left (team)
+		stratus_service_info{team!=""})) > bool 0`, 1)
 	eventuallyValue(t, scraper, `count(
 		sum by (service, namespace, cluster) (stratus_service_cost_per_hour{service!~"__.*"})
 		unless on (service, namespace, cluster) stratus_service_info) or vector(0)`, 0)

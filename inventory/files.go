@@ -75,6 +75,7 @@ func (f *Files) OnStatus(status func(err error)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.status = status
+	f.report(f.err) // the files were read when opened
 }
 
 // Resources returns the inventory, reading the files again first if one has

@@ -94,7 +94,8 @@ func TestFilesStatus(t *testing.T) {
 	f.Resources()
 	write(t, path, "resources: []\n", t0.Add(2*time.Second))
 	f.Resources()
-	require.Equal(t, []string{"ok", "failed", "failed", "failed", "ok"}, statuses)
+	require.Equal(t, []string{"ok", "ok", "failed", "failed", "failed", "ok"}, statuses,
+		"in use from the start, before the first call")
 	require.Equal(t, 1, strings.Count(logs.String(), "inventory not read again"), logs.String())
 	require.Equal(t, 1, strings.Count(logs.String(), "inventory read again"))
 }

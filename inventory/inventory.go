@@ -308,6 +308,9 @@ func (r Resource) check(path string, lineOf func(field string) int) error {
 	}
 	if r.Type == TypeFunction {
 		switch {
+		case r.Cloud != "aws" && r.Cloud != "azure":
+			return fail("cloud", "functions are read for aws (Lambda) and azure (Functions), "+
+				"not %q", r.Cloud)
 		case r.InstanceType != "" || r.Product != "" || r.SizeGiB != 0 || r.OS != "" ||
 			r.Purchase != "":
 			return fail("type", "a function is priced from its usage: give memory_mib, "+

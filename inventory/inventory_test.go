@@ -138,6 +138,9 @@ func TestParseErrors(t *testing.T) {
 			"resources:\n  - {id: a, type: volume, cloud: aws, product: gp3, size_gib: 1, " +
 				"purchase: spot}\n",
 			"inv.yaml:2: resources[0].purchase: a volume is priced per GiB-month on demand"},
+		{"function elsewhere", "resources:\n  - {id: f, type: function, cloud: gcp}\n",
+			`inv.yaml:2: resources[0].cloud: functions are read for aws (Lambda) and azure ` +
+				`(Functions), not "gcp"`},
 		{"memory of a vm", vm + "    memory_mib: 512\n",
 			"inv.yaml:6: resources[0].memory_mib: only a function has a configured memory"},
 		{"zero memory", "resources:\n  - {id: f, type: function, cloud: aws, memory_mib: 0}\n",
@@ -183,6 +186,7 @@ func TestHourly(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(example))
 	f.Add([]byte("resources:\n  - {id: a, type: bucket, cloud: aws, product: s3, size_gib: 1e3}\n"))
+	f.Add([]byte("resources:\n  - {id: f, type: function, cloud: azure, region: eastus}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := Parse("fuzz.yaml", data)
 		if err != nil {
@@ -198,7 +202,8 @@ func FuzzParse(f *testing.F) {
 			case Hourly(r.Type):
 				require.NotEmpty(t, r.InstanceType)
 			case r.Type == TypeFunction:
-				require.Positive(t, r.MemoryMiB)
+				require.GreaterOrEqual(t, r.MemoryMiB, 0.0, "memory_mib is optional")
+				require.Contains(t, []string{"aws", "azure"}, r.Cloud)
 			default:
 				require.NotEmpty(t, r.Product)
 			}

@@ -321,7 +321,8 @@ func estimateWindows(ctx context.Context, engine analysis.Engine, windows []cost
 			overlap := earlierOf(h.Add(time.Hour), w.end).Sub(laterOf(h, w.start)).Hours()
 			for _, r := range snap.Result.Resources {
 				out = append(out, cost.ResourceHourEstimate{Cloud: r.Cloud,
-					ResourceID: r.ID, Hour: h, Cost: r.CostPerHour * overlap,
+					ResourceID: cost.BilledResourceID(r.ID), Hour: h,
+					Cost:     r.CostPerHour * overlap,
 					Currency: snap.Currency})
 			}
 		}

@@ -76,7 +76,7 @@ func (e *billingCostEngine) Run(ctx context.Context, at time.Time) (any, error) 
 		e.mu.Unlock()
 		return v, nil
 	}
-	if err := e.reconcile(ctx, readable); err != nil {
+	if err := e.reconcile(ctx, readable, len(readable) < len(e.files)); err != nil {
 		e.logger.Warn("billing reconciliation failed; keeping the last result",
 			"source", "billing", "err", err)
 		return v, nil
@@ -87,7 +87,9 @@ func (e *billingCostEngine) Run(ctx context.Context, at time.Time) (any, error) 
 	return v, nil
 }
 
-func (e *billingCostEngine) reconcile(ctx context.Context, files []string) error {
+// reconcile reconciles files. With partial (some exports missing), the clouds
+// the missing exports alone billed keep their last error and calibration.
+func (e *billingCostEngine) reconcile(ctx context.Context, files []string, partial bool) error {
 	rows, err := readBillingExports(files, &globals{logger: e.logger})
 	if err != nil {
 		return err
@@ -115,8 +117,21 @@ func (e *billingCostEngine) reconcile(ctx context.Context, files []string) error
 		}
 	}
 	cal := cost.CalibrationOf(rec, time.Now())
+	calPath := filepath.Join(e.storage, calibrationFile)
+	if partial {
+		e.mu.Lock()
+		for cloud, v := range e.errors {
+			if _, ok := errs[cloud]; !ok {
+				errs[cloud] = v
+			}
+		}
+		e.mu.Unlock()
+		if older, err := readCalibration(calPath); err == nil {
+			cal.KeepMissing(older)
+		}
+	}
 	if len(cal.Clouds) > 0 {
-		if err := writeCalibration(filepath.Join(e.storage, calibrationFile), cal); err != nil {
+		if err := writeCalibration(calPath, cal); err != nil {
 			return err
 		}
 	}

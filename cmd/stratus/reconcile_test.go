@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -334,4 +336,63 @@ func TestCostReconcileSimulatedReprice(t *testing.T) {
 	require.InDelta(t, 0, *aws.MaxAbsErrorRatio, 1e-12)
 	require.Equal(t, aws.UsageRows-aws.PricedRows, aws.Unpriced["not_compute"])
 	require.NotNil(t, truth.Billing)
+}
+
+// TestBillingCostEnginePartial: when one of two exports goes missing, the
+// clouds only it billed keep their last error and calibration.
+func TestBillingCostEnginePartial(t *testing.T) {
+	dir, _ := simBilling(t, 1, false)
+	in, err := os.Open(filepath.Join(dir, "billing_focus.csv"))
+	require.NoError(t, err)
+	records, err := csv.NewReader(in).ReadAll()
+	require.NoError(t, err)
+	require.NoError(t, in.Close())
+	provider := slices.Index(records[0], "ProviderName")
+	split := map[bool][][]string{true: {records[0]}, false: {records[0]}}
+	for _, r := range records[1:] {
+		aws := r[provider] == "AWS"
+		split[aws] = append(split[aws], r)
+	}
+	awsFile, otherFile := filepath.Join(dir, "aws.csv"), filepath.Join(dir, "other.csv")
+	for file, rows := range map[string][][]string{awsFile: split[true], otherFile: split[false]} {
+		f, err := os.Create(file)
+		require.NoError(t, err)
+		w := csv.NewWriter(f)
+		require.NoError(t, w.WriteAll(rows))
+		require.NoError(t, f.Close())
+	}
+
+	g := &globals{stdout: io.Discard, stderr: io.Discard, logger: slog.New(slog.DiscardHandler),
+		openMetrics: []string{filepath.Join(dir, "metrics.om")}, storagePath: t.TempDir()}
+	require.NoError(t, g.loadConfig())
+	src, err := g.openSource(nil, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = src.close() })
+	book, err := g.newPriceBook()
+	require.NoError(t, err)
+	inner, err := g.newCostEngine(src.querier, book)
+	require.NoError(t, err)
+	estimator, err := g.newCostEngine(src.querier, book)
+	require.NoError(t, err)
+	estimator.DisableRecommendations()
+	estimator.DisableUnitCosts()
+	e := &billingCostEngine{Engine: inner, estimator: estimator,
+		files: []string{awsFile, otherFile}, embedded: src.embedded, storage: g.storagePath,
+		logger: g.logger}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err = e.Run(ctx, src.fixedAt)
+	require.NoError(t, err)
+	before := e.billingErrors()
+	require.Contains(t, before, "aws")
+	require.Contains(t, before, "gcp")
+
+	require.NoError(t, os.Remove(awsFile))
+	_, err = e.Run(ctx, src.fixedAt)
+	require.NoError(t, err)
+	require.Equal(t, before, e.billingErrors(), "aws keeps its last error")
+	cal, err := readCalibration(filepath.Join(g.storagePath, calibrationFile))
+	require.NoError(t, err)
+	require.InDelta(t, 0.93, cal.Factor("aws", "USD"), 1e-9, "and its calibration")
+	require.InDelta(t, 0.95, cal.Factor("gcp", "USD"), 1e-9)
 }
