@@ -24,6 +24,17 @@ func (fixedCostEngine) Name() string { return cost.EngineName }
 
 func (e fixedCostEngine) Run(context.Context, time.Time) (any, error) { return e.snap, nil }
 
+// fixedCostSchedule schedules a cost engine that always returns snap: the
+// snapshots a collector reads, and a function that runs one cycle.
+func fixedCostSchedule(t *testing.T, snap *cost.Snapshot) (func() *analysis.Snapshot, func()) {
+	t.Helper()
+	job := analysis.Job{Engine: fixedCostEngine{snap}, Interval: time.Minute, Timeout: time.Second}
+	sched, err := analysis.NewScheduler([]analysis.Job{job},
+		func() time.Time { return time.Unix(1_700_000_000, 0) }, promslog.NewNopLogger(), nil)
+	require.NoError(t, err)
+	return sched.Snapshot, func() { sched.RunOnce(context.Background(), job) }
+}
+
 func TestCostCollector(t *testing.T) {
 	// A 4-core, 16-GiB node at 2 per hour, split 1.5 CPU and 0.5 memory (numbers
 	// that binary floating point holds exactly), with one container requesting
@@ -47,11 +58,8 @@ func TestCostCollector(t *testing.T) {
 		{Name: "ledger"}: {Team: "finance"},
 	}}
 
-	job := analysis.Job{Engine: fixedCostEngine{snap}, Interval: time.Minute, Timeout: time.Second}
-	sched, err := analysis.NewScheduler([]analysis.Job{job},
-		func() time.Time { return time.Unix(1_700_000_000, 0) }, promslog.NewNopLogger(), nil)
-	require.NoError(t, err)
-	c := NewCostCollector(sched.Snapshot, "USD")
+	snapshot, run := fixedCostSchedule(t, snap)
+	c := NewCostCollector(snapshot, "USD")
 
 	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(`
 # HELP stratus_cost_info Always 1; names the currency every cost figure is in.
@@ -59,7 +67,7 @@ func TestCostCollector(t *testing.T) {
 stratus_cost_info{currency="USD"} 1
 `)), "only the currency before the first cycle")
 
-	sched.RunOnce(context.Background(), job)
+	run()
 	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(`
 # HELP stratus_cost_info Always 1; names the currency every cost figure is in.
 # TYPE stratus_cost_info gauge
@@ -138,12 +146,9 @@ func TestCostCollectorSavings(t *testing.T) {
 			Service:        identity.Service{Cluster: "eu", Namespace: "shop", Name: "web"},
 			SavingsPerHour: 0.0625},
 	}}
-	job := analysis.Job{Engine: fixedCostEngine{snap}, Interval: time.Minute, Timeout: time.Second}
-	sched, err := analysis.NewScheduler([]analysis.Job{job},
-		func() time.Time { return time.Unix(1_700_000_000, 0) }, promslog.NewNopLogger(), nil)
-	require.NoError(t, err)
-	c := NewCostCollector(sched.Snapshot, "USD")
-	sched.RunOnce(context.Background(), job)
+	snapshot, run := fixedCostSchedule(t, snap)
+	c := NewCostCollector(snapshot, "USD")
+	run()
 
 	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(`
 # HELP stratus_cost_savings_per_hour Estimated savings per hour of a recommendation, in the currency of stratus_cost_info: kind is over_requested_container (resource_id cluster/namespace/service/container), idle_node, node_rightsizing or spot_candidate (resource_id the node's), or commitment (resource_id cluster/region/instance_type); service is the container's, or __idle__ of the nodes' cluster.
@@ -171,12 +176,9 @@ func TestCostCollectorSpotNodesPricedOnDemand(t *testing.T) {
 		{Name: "e", Cloud: "azure", Purchase: pricing.Spot, PricedAs: cost.PricedAsSpotDiscount},
 		{Name: "f", Cloud: "azure", Purchase: pricing.OnDemand, PricedAs: cost.PricedAsOnDemand},
 	}}
-	job := analysis.Job{Engine: fixedCostEngine{snap}, Interval: time.Minute, Timeout: time.Second}
-	sched, err := analysis.NewScheduler([]analysis.Job{job},
-		func() time.Time { return time.Unix(1_700_000_000, 0) }, promslog.NewNopLogger(), nil)
-	require.NoError(t, err)
-	c := NewCostCollector(sched.Snapshot, "USD")
-	sched.RunOnce(context.Background(), job)
+	snapshot, run := fixedCostSchedule(t, snap)
+	c := NewCostCollector(snapshot, "USD")
+	run()
 
 	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(`
 # HELP stratus_cost_spot_nodes_priced_on_demand Spot nodes priced at their on-demand price at the latest cost cycle, per cloud, because the price book has no spot price for them and cost.spot_discounts none for their cloud: their cost is overstated.
@@ -205,12 +207,9 @@ func TestCostCollectorUnitCostsAndSkips(t *testing.T) {
 			{Kind: cost.KindCommitment, ResourceID: "b", Reason: cost.SkipNoCommittedPrice},
 			{Kind: cost.KindSpotCandidate, ResourceID: "c", Reason: cost.SkipNoSpotPrice},
 		}}
-	job := analysis.Job{Engine: fixedCostEngine{snap}, Interval: time.Minute, Timeout: time.Second}
-	sched, err := analysis.NewScheduler([]analysis.Job{job},
-		func() time.Time { return time.Unix(1_700_000_000, 0) }, promslog.NewNopLogger(), nil)
-	require.NoError(t, err)
-	c := NewCostCollector(sched.Snapshot, "USD")
-	sched.RunOnce(context.Background(), job)
+	snapshot, run := fixedCostSchedule(t, snap)
+	c := NewCostCollector(snapshot, "USD")
+	run()
 
 	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(`
 # HELP stratus_cost_recommendations_skipped Commitment and spot candidates found at the latest cost cycle that got no recommendation, by kind and reason: no committed or spot price in the price book and no configured discount, no on-demand price, or too short a history.
@@ -238,13 +237,10 @@ func TestDroppedCollectorCost(t *testing.T) {
 	require.NoError(t, err)
 	snap := &cost.Snapshot{Currency: "USD", Result: result, ResourcesDropped: 7,
 		SeriesResources: []cost.ResourceCost{}}
-	job := analysis.Job{Engine: fixedCostEngine{snap}, Interval: time.Minute, Timeout: time.Second}
-	sched, err := analysis.NewScheduler([]analysis.Job{job},
-		func() time.Time { return time.Unix(1_700_000_000, 0) }, promslog.NewNopLogger(), nil)
-	require.NoError(t, err)
-	c := NewDroppedCollector(sched.Snapshot)
+	snapshot, run := fixedCostSchedule(t, snap)
+	c := NewDroppedCollector(snapshot)
 	require.Zero(t, testutil.CollectAndCount(c))
-	sched.RunOnce(context.Background(), job)
+	run()
 	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(`
 # HELP stratus_series_dropped_total Series or observations an engine left out, by reason: invalid identities, or caps from the configuration.
 # TYPE stratus_series_dropped_total counter

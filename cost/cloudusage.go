@@ -238,8 +238,8 @@ type cloudObservations struct {
 // Functions and tasks that cannot be priced are in unpriced, with a reason,
 // and absent from result. meta is the team and owner their tags give each
 // service, settled by majority.
-func (e *Engine) observeCloudUsage(ctx context.Context, at time.Time, pods []PodAttribution,
-	resources []inventory.Resource,
+func (e *Engine) observeCloudUsage(ctx context.Context, at time.Time,
+	resolver *identity.Resolver, resources []inventory.Resource,
 ) (
 	result *Result, unpriced []UnpricedNode, meta *identity.MetadataVotes,
 	queries int, err error,
@@ -258,12 +258,9 @@ func (e *Engine) observeCloudUsage(ctx context.Context, at time.Time, pods []Pod
 	}
 
 	// A function or task tagged with the bare name of a Kubernetes service
-	// joins it, as inventory resources do.
-	resolver := identity.NewResolver(e.cfg.Identity)
-	for _, pod := range pods {
-		if pod.Service.Name != Unallocated {
-			resolver.Learn(pod.Service)
-		}
+	// joins it, as inventory resources do, when resolver knows the pods.
+	if resolver == nil {
+		resolver = identity.NewResolver(e.cfg.Identity)
 	}
 	p := cloudPricer{e: e, cfg: cfg, tagKeys: tagKeys, obs: obs, resolver: resolver,
 		templates: map[string]UnpricedNode{}}

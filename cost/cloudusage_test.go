@@ -715,7 +715,8 @@ func TestObserveCloudUsageJoinsKubernetesServices(t *testing.T) {
 		CloudUsageConfig{FunctionMemoryMiB: map[string]float64{"cart-fn": 128}})
 	cart := identity.Service{Cluster: "c1", Namespace: "shop", Name: "cart"}
 	result, _, meta, _, err := eng.observeCloudUsage(context.Background(), cuAt,
-		[]PodAttribution{{Service: cart}, {Service: identity.Service{Name: Unallocated}}}, nil)
+		podResolver(identity.Config{},
+			[]PodAttribution{{Service: cart}, {Service: identity.Service{Name: Unallocated}}}), nil)
 	require.NoError(t, err)
 	require.Len(t, result.Allocations, 1)
 	require.Equal(t, cart, result.Allocations[0].Service)

@@ -303,23 +303,30 @@ func (e *Engine) Run(ctx context.Context, at time.Time) (any, error) {
 		return nil, err
 	}
 
-	nodes, priced, unpriced := e.priceNodes(obs)
+	// The calibration is read once a cycle, for the nodes and the inventory.
+	var cal Calibration // no factors: Factor answers 1
+	if e.cfg.Calibration != nil {
+		cal = e.cfg.Calibration()
+	}
+	nodes, priced, unpriced := e.priceNodes(obs, cal)
 	containers, pods := e.containers(obs, priced)
 	result, err := Allocate(Input{Nodes: nodes, Containers: containers})
 	if err != nil {
 		return nil, fmt.Errorf("cost allocation: %w", err)
 	}
+	// Bare names from tags join the services of the pods charged.
+	resolver := podResolver(e.cfg.Identity, pods)
 	var resources []inventory.Resource
 	if e.cfg.Inventory != nil {
 		resources = e.cfg.Inventory()
 	}
 	serverless, serverlessUnpriced, serverlessMeta, serverlessQueries, err :=
-		e.observeCloudUsage(ctx, at, pods, resources)
+		e.observeCloudUsage(ctx, at, resolver, resources)
 	obs.queries += serverlessQueries
 	if err != nil {
 		return nil, err
 	}
-	inv, err := e.allocateInventory(resources, nodes, pods, serverless)
+	inv, err := e.allocateInventory(resources, nodes, resolver, serverless, cal)
 	if err != nil {
 		return nil, err
 	}
@@ -709,11 +716,8 @@ func (e *Engine) cloudOf(providerID string) string {
 // lowers its price before allocation, and every service's share and idle
 // shrink with it: conservation holds against the discounted price. Account-
 // and service-scoped discounts do not apply to shared nodes.
-func (e *Engine) priceNodes(o *observations) ([]Node, []PricedNode, []UnpricedNode) {
-	var cal Calibration // no factors: Factor answers 1
-	if e.cfg.Calibration != nil {
-		cal = e.cfg.Calibration()
-	}
+func (e *Engine) priceNodes(o *observations, cal Calibration,
+) ([]Node, []PricedNode, []UnpricedNode) {
 	var (
 		nodes    []Node
 		priced   []PricedNode

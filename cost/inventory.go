@@ -146,7 +146,7 @@ type inventoryAllocation struct {
 // the serverless part priced from its usage, is priced there only; one listed
 // twice (the same id, or an ARN and the instance id it names) once.
 func (e *Engine) allocateInventory(resources []inventory.Resource, nodes []Node,
-	pods []PodAttribution, serverless *Result,
+	resolver *identity.Resolver, serverless *Result, cal Calibration,
 ) (*inventoryAllocation, error) {
 	elsewhere := map[string]string{} // resource key → where it is priced
 	for _, n := range nodes {
@@ -181,16 +181,6 @@ func (e *Engine) allocateInventory(resources []inventory.Resource, nodes []Node,
 		seen[k] = true
 	}
 
-	resolver := identity.NewResolver(e.cfg.Identity)
-	for _, p := range pods {
-		if p.Service.Name != Unallocated {
-			resolver.Learn(p.Service)
-		}
-	}
-	var cal Calibration
-	if e.cfg.Calibration != nil {
-		cal = e.cfg.Calibration()
-	}
 	inv := e.priceInventory(kept, resolver, cal)
 	result, err := AllocateResourceCost(inv.resources)
 	if err != nil {
@@ -198,6 +188,19 @@ func (e *Engine) allocateInventory(resources []inventory.Resource, nodes []Node,
 	}
 	return &inventoryAllocation{result: result, priced: inv.priced, unpriced: inv.unpriced,
 		metadata: inv.metadata}, nil
+}
+
+// podResolver returns a resolver that knows the services of the pods
+// charged, so that a bare name from a tag or a label joins the one Kubernetes
+// service carrying it.
+func podResolver(cfg identity.Config, pods []PodAttribution) *identity.Resolver {
+	resolver := identity.NewResolver(cfg)
+	for _, p := range pods {
+		if p.Service.Name != Unallocated {
+			resolver.Learn(p.Service)
+		}
+	}
+	return resolver
 }
 
 // inventoryFunctionMemory returns the memory of the functions the inventory

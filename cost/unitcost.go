@@ -273,10 +273,7 @@ func capFeatures(features []RouteCost, maxFeatures int) []RouteCost {
 func serviceMatcher(costs map[identity.Service]float64, pods []PodAttribution,
 	cfg identity.Config,
 ) func(cluster, namespace, name string) (identity.Service, bool) {
-	resolver := identity.NewResolver(cfg)
-	for _, p := range pods {
-		resolver.Learn(p.Service)
-	}
+	resolver := podResolver(cfg, pods)
 	byNamespace := map[[2]string][]identity.Service{}
 	byName := map[string][]identity.Service{}
 	for svc := range costs {

@@ -118,14 +118,7 @@ func (m *MetadataVotes) Add(s Service, md Metadata) {
 	if md.Team == "" && md.Owner == "" {
 		return
 	}
-	if m.votes == nil {
-		m.votes = map[Service]*[2]map[string]int{}
-	}
-	v, ok := m.votes[s]
-	if !ok {
-		v = &[2]map[string]int{{}, {}}
-		m.votes[s] = v
-	}
+	v := m.of(s)
 	if md.Team != "" {
 		v[0][md.Team]++
 	}
@@ -134,20 +127,29 @@ func (m *MetadataVotes) Add(s Service, md Metadata) {
 	}
 }
 
+// of returns the team and owner counts of s, made on first use.
+func (m *MetadataVotes) of(s Service) *[2]map[string]int {
+	if m.votes == nil {
+		m.votes = map[Service]*[2]map[string]int{}
+	}
+	v, ok := m.votes[s]
+	if !ok {
+		v = &[2]map[string]int{{}, {}}
+		m.votes[s] = v
+	}
+	return v
+}
+
 // Merge adds every vote of other to m.
 func (m *MetadataVotes) Merge(other *MetadataVotes) {
 	if other == nil {
 		return
 	}
 	for s, v := range other.votes {
-		for team, n := range v[0] {
-			for range n {
-				m.Add(s, Metadata{Team: team})
-			}
-		}
-		for owner, n := range v[1] {
-			for range n {
-				m.Add(s, Metadata{Owner: owner})
+		mine := m.of(s)
+		for i := range v {
+			for value, n := range v[i] {
+				mine[i][value] += n
 			}
 		}
 	}

@@ -170,6 +170,25 @@ func (g *globals) newCostEngine(q query.Querier, book *pricing.Book) (*cost.Engi
 	})
 }
 
+// newWindowCostEngine builds a cost engine for many cycles over past windows
+// (a comparison, a billing period): without the savings recommendations,
+// whose week-long p95 subqueries are the costliest queries of a cycle and
+// feed no estimate, nor cost per request. An uncalibrated one is what
+// reconciliation measures, or it would learn from its own correction.
+func (g *globals) newWindowCostEngine(q query.Querier, book *pricing.Book, calibrated bool,
+) (*cost.Engine, error) {
+	engine, err := g.newCostEngine(q, book)
+	if err != nil {
+		return nil, err
+	}
+	engine.DisableRecommendations()
+	engine.DisableUnitCosts()
+	if !calibrated {
+		engine.DisableCalibration()
+	}
+	return engine, nil
+}
+
 // calibration returns the reader of the learned calibration when the
 // configuration applies it, else nil. A missing file means no factors yet; a
 // file that cannot be read is logged and ignored.
@@ -233,15 +252,11 @@ func (c *costReportCommand) run(ctx context.Context, g *globals) int {
 	report := costReportJSON{Report: snap.Report()}
 	var noWindowData error
 	if window > 0 {
-		// The windows' cycles need no savings recommendations, whose p95
-		// subqueries are the costliest queries of a cycle.
-		compareEngine, err := g.newCostEngine(src.querier, book)
+		compareEngine, err := g.newWindowCostEngine(src.querier, book, true)
 		if err != nil {
 			fmt.Fprintf(g.stderr, "stratus: %v\n", err)
 			return exitError
 		}
-		compareEngine.DisableRecommendations()
-		compareEngine.DisableUnitCosts()
 		report.Compare, err = compareWindows(ctx, compareEngine, at, window, timeout)
 		switch {
 		case errors.Is(err, errNoWindowData):

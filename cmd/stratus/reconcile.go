@@ -117,15 +117,10 @@ func (c *costReconcileCommand) run(ctx context.Context, g *globals) int {
 		return fail(err)
 	}
 	defer func() { _ = src.close() }()
-	engine, err := g.newCostEngine(src.querier, book)
+	engine, err := g.newWindowCostEngine(src.querier, book, false)
 	if err != nil {
 		return fail(err)
 	}
-	// Hour after hour over a billing period, the recommendations' week-long p95
-	// queries would cost far more than the estimates they do not feed.
-	engine.DisableRecommendations()
-	engine.DisableUnitCosts()
-	engine.DisableCalibration()
 	period := in.Period()
 	dataStart, dataEnd := time.Time{}, time.Time{}
 	if src.embedded != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stratus-monitoring/stratus/analysis"
 	"github.com/stratus-monitoring/stratus/cost"
+	"github.com/stratus-monitoring/stratus/pricing"
 	"github.com/stratus-monitoring/stratus/query"
 )
 
@@ -37,6 +38,20 @@ type billingCostEngine struct {
 	mu     sync.Mutex
 	seen   map[string]string // file → size and modification time last reconciled
 	errors map[string]float64
+}
+
+// newBillingCostEngine wraps engine, serve's cost engine, with the
+// reconciliation of files, estimated by an engine of its own over the period.
+func (g *globals) newBillingCostEngine(engine analysis.Engine, src *source, book *pricing.Book,
+	files []string,
+) (*billingCostEngine, error) {
+	estimator, err := g.newWindowCostEngine(src.querier, book, false)
+	if err != nil {
+		return nil, err
+	}
+	return &billingCostEngine{Engine: engine, estimator: estimator, files: files,
+		embedded: src.embedded, storage: g.storagePath,
+		logger: g.logger.With("engine", cost.EngineName)}, nil
 }
 
 // Run implements analysis.Engine.

@@ -272,26 +272,10 @@ func TestBillingCostEngine(t *testing.T) {
 		"--source.openmetrics="+filepath.Join(dir, "metrics.om"), "cost", "report")
 	require.Equal(t, exitOK, code, stderr)
 
-	g := &globals{stdout: io.Discard, stderr: io.Discard, logger: slog.New(slog.DiscardHandler),
-		openMetrics: []string{filepath.Join(dir, "metrics.om")}, storagePath: t.TempDir()}
-	require.NoError(t, g.loadConfig())
-	src, err := g.openSource(nil, nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = src.close() })
-	book, err := g.newPriceBook()
-	require.NoError(t, err)
-	inner, err := g.newCostEngine(src.querier, book)
-	require.NoError(t, err)
-	estimator, err := g.newCostEngine(src.querier, book)
-	require.NoError(t, err)
-	estimator.DisableRecommendations()
-	estimator.DisableUnitCosts()
-	e := &billingCostEngine{Engine: inner, estimator: estimator,
-		files:    []string{filepath.Join(dir, "billing_focus.csv")},
-		embedded: src.embedded, storage: g.storagePath, logger: g.logger}
+	g, src, e := billingEngineOver(t, dir, filepath.Join(dir, "billing_focus.csv"))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	_, err = e.Run(ctx, src.fixedAt)
+	_, err := e.Run(ctx, src.fixedAt)
 	require.NoError(t, err)
 	errs := e.billingErrors()
 	require.Contains(t, errs, "aws")
@@ -362,23 +346,7 @@ func TestBillingCostEnginePartial(t *testing.T) {
 		require.NoError(t, f.Close())
 	}
 
-	g := &globals{stdout: io.Discard, stderr: io.Discard, logger: slog.New(slog.DiscardHandler),
-		openMetrics: []string{filepath.Join(dir, "metrics.om")}, storagePath: t.TempDir()}
-	require.NoError(t, g.loadConfig())
-	src, err := g.openSource(nil, nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = src.close() })
-	book, err := g.newPriceBook()
-	require.NoError(t, err)
-	inner, err := g.newCostEngine(src.querier, book)
-	require.NoError(t, err)
-	estimator, err := g.newCostEngine(src.querier, book)
-	require.NoError(t, err)
-	estimator.DisableRecommendations()
-	estimator.DisableUnitCosts()
-	e := &billingCostEngine{Engine: inner, estimator: estimator,
-		files: []string{awsFile, otherFile}, embedded: src.embedded, storage: g.storagePath,
-		logger: g.logger}
+	g, src, e := billingEngineOver(t, dir, awsFile, otherFile)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_, err = e.Run(ctx, src.fixedAt)
@@ -395,4 +363,24 @@ func TestBillingCostEnginePartial(t *testing.T) {
 	require.NoError(t, err)
 	require.InDelta(t, 0.93, cal.Factor("aws", "USD"), 1e-9, "and its calibration")
 	require.InDelta(t, 0.95, cal.Factor("gcp", "USD"), 1e-9)
+}
+
+// billingEngineOver builds serve's cost job over the world in dir, reconciling
+// files: the engine and the source it reads, under fresh storage.
+func billingEngineOver(t *testing.T, dir string, files ...string,
+) (*globals, *source, *billingCostEngine) {
+	t.Helper()
+	g := &globals{stdout: io.Discard, stderr: io.Discard, logger: slog.New(slog.DiscardHandler),
+		openMetrics: []string{filepath.Join(dir, "metrics.om")}, storagePath: t.TempDir()}
+	require.NoError(t, g.loadConfig())
+	src, err := g.openSource(nil, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = src.close() })
+	book, err := g.newPriceBook()
+	require.NoError(t, err)
+	inner, err := g.newCostEngine(src.querier, book)
+	require.NoError(t, err)
+	e, err := g.newBillingCostEngine(inner, src, book, files)
+	require.NoError(t, err)
+	return g, src, e
 }

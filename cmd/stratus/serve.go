@@ -235,17 +235,11 @@ func (g *globals) newServer(c *serveCommand) (*server, error) {
 	var costJob analysis.Engine = costEngine
 	var billingEngine *billingCostEngine
 	if files := g.cfg.Cost.BillingExports; len(files) > 0 {
-		estimator, err := g.newCostEngine(src.querier, book)
+		billingEngine, err = g.newBillingCostEngine(costEngine, src, book, files)
 		if err != nil {
 			_ = src.close()
 			return nil, err
 		}
-		estimator.DisableRecommendations()
-		estimator.DisableUnitCosts()
-		estimator.DisableCalibration()
-		billingEngine = &billingCostEngine{Engine: costEngine, estimator: estimator,
-			files: files, embedded: src.embedded, storage: g.storagePath,
-			logger: g.logger.With("engine", cost.EngineName)}
 		costJob = billingEngine
 	}
 	engines := g.cfg.Engines
